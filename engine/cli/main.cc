@@ -1,0 +1,214 @@
+// The logtally command line: a thin layer that parses options (CLI11), builds
+// a Query, runs the engine and writes the result. Exit status: 0 success,
+// 2 usage error or any input/output error (results of good inputs are still
+// written).
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "engine/count_run.h"
+#include "engine/output.h"
+#include "engine/query.h"
+#include "engine/simd/kernels.h"
+#include "io/atomic_file.h"
+#include "io/paths.h"
+
+namespace logtally::cli {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 2;
+constexpr const char* kVersion = "0.1.0";
+
+std::string Thousands(uint64_t v) {
+  std::string s = absl::StrCat(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string HumanBytes(double b) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000 && u < 4) {
+    b /= 1000;
+    ++u;
+  }
+  return absl::StrFormat(u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+}
+
+std::string Summary(const engine::RunStats& s) {
+  std::string out = absl::StrCat("logtally: ", Thousands(s.lines), " lines (", Thousands(s.records),
+                                 " netfilter records, ", Thousands(s.other), " other lines): ",
+                                 Thousands(s.counted), " counted in ", Thousands(s.groups),
+                                 " groups, ", Thousands(s.filtered), " filtered out");
+  if (s.uncounted_other > 0) {
+    absl::StrAppend(&out, ", ", Thousands(s.uncounted_other), " other lines not counted");
+  }
+  absl::StrAppend(&out, "; ", HumanBytes(static_cast<double>(s.bytes)));
+  if (s.raw_bytes != s.bytes) {
+    absl::StrAppend(&out, " (", HumanBytes(static_cast<double>(s.raw_bytes)), " read)");
+  }
+  double secs = std::max(s.seconds, 1e-9);
+  absl::StrAppend(&out, " in ", absl::StrFormat("%.2f", s.seconds), " s (",
+                  HumanBytes(static_cast<double>(s.bytes) / secs), "/s)");
+  return out;
+}
+
+int UsageError(const std::string& msg, const std::string& command) {
+  std::fprintf(stderr, "logtally: %s (see 'logtally %s--help')\n", msg.c_str(),
+               command.empty() ? "" : (command + " ").c_str());
+  return kExitError;
+}
+
+std::string VersionText() {
+  std::vector<std::string> names;
+  for (const auto* k : engine::simd::SupportedKernels()) names.push_back(k->name);
+  return absl::StrCat("logtally ", kVersion, "\nSIMD kernel: ", engine::simd::ActiveKernels().name,
+                      " (supported here: ", absl::StrJoin(names, ", "),
+                      "; set LOGTALLY_KERNEL to choose)");
+}
+
+constexpr const char* kCountFooter = R"(
+Keys (-k, comma-separated): netfilter fields as written (SRC, DST, SPT, DPT,
+PROTO, IN, OUT, MAC, LEN, TTL, ...), TIME, HOST, PREFIX, line (the whole line)
+and $1, $2, ... (words). Keys of only line/$N count every line; any netfilter
+field counts only netfilter records (other lines are reported, not counted).
+
+Conditions (-w, repeatable, all must hold):
+  KEY=V  KEY!=V  KEY=V1,V2 (any of)  KEY!=V1,V2 (none of)
+  KEY=LO-HI (numeric range)  SRC=10.0.0.0/8  DST=2001:db8::/32 (CIDR)
+
+Examples:
+  logtally count -k DST,DPT,PROTO /var/log/kern.log
+  logtally count -k SRC,DST,DPT,PROTO -w DPT!=53,123,80,443 -n 20 fw.log
+  logtally count -k DPT -w PROTO=UDP -w DPT=1-1023 -f csv -o ports.csv fw.log
+  logtally count -k PREFIX --percent /var/log/ufw.log
+  zcat fw.log.2.gz | logtally count -k SRC -w SRC=192.168.0.0/16 -
+  logtally count -k '$5' app.log        # like awk '{print $5}' | sort | uniq -c | sort -rn
+
+Exit status: 0 success; 2 usage error, or an input that could not be read
+(the other inputs are still counted and printed), or the output could not be
+written.)";
+
+int RunCountCommand(const std::string& key, const std::vector<std::string>& where,
+                    const std::vector<std::string>& paths_in, size_t top,
+                    const std::string& format_name, const std::string& output, bool percent,
+                    size_t threads, size_t chunk_kib, bool quiet) {
+  absl::StatusOr<engine::Query> query = engine::Query::Parse(key, where);
+  if (!query.ok()) return UsageError(std::string(query.status().message()), "count");
+  absl::StatusOr<engine::OutputFormat> format = engine::ParseOutputFormat(format_name);
+  if (!format.ok()) return UsageError(std::string(format.status().message()), "count");
+
+  std::vector<std::string> paths = paths_in;
+  if (paths.empty()) paths.push_back("-");
+  io::ExpandedPaths expanded = io::ExpandPaths(paths);
+
+  // Open the output first: a bad -o path should fail before the work.
+  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(output);
+  if (!out.ok()) {
+    std::fprintf(stderr, "logtally: %s\n", std::string(out.status().message()).c_str());
+    return kExitError;
+  }
+
+  engine::RunOptions opt;
+  opt.threads = threads;
+  opt.top = top;
+  if (chunk_kib > 0) opt.chunk_size = chunk_kib * 1024;
+  engine::RunResult result = engine::RunCount(*query, expanded.inputs, opt);
+
+  engine::WriteOptions wopt;
+  wopt.format = *format;
+  wopt.percent = percent;
+  wopt.counted = result.stats.counted;
+  wopt.columns = query->column_names();
+  int status = kExitOk;
+  for (const absl::Status& e : expanded.errors) {
+    std::fprintf(stderr, "logtally: %s\n", std::string(e.message()).c_str());
+    status = kExitError;
+  }
+  for (const absl::Status& e : result.errors) {
+    std::fprintf(stderr, "logtally: %s\n", std::string(e.message()).c_str());
+    status = kExitError;
+  }
+  absl::Status ws = engine::WriteRows(result.rows, wopt, *out);
+  if (ws.ok()) ws = out->Commit();
+  if (!ws.ok()) {
+    std::fprintf(stderr, "logtally: %s\n", std::string(ws.message()).c_str());
+    status = kExitError;
+  }
+  if (!quiet) std::fprintf(stderr, "%s\n", Summary(result.stats).c_str());
+  return status;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"logtally: exact, fast frequency tables from firewall (netfilter) and other line logs.",
+               "logtally"};
+  app.set_version_flag("-V,--version", VersionText());
+  app.require_subcommand(1);
+  app.footer("\nRun 'logtally COMMAND --help' for a command's options and examples.");
+
+  std::string key = "line";
+  std::vector<std::string> where;
+  std::vector<std::string> paths;
+  size_t top = 0;
+  std::string format = "text";
+  std::string output;
+  bool percent = false;
+  size_t threads = 0;
+  size_t chunk_kib = 0;
+  bool quiet = false;
+
+  CLI::App* count = app.add_subcommand("count", "Count lines by key, most frequent first.");
+  count->add_option("-k,--by", key, "Key fields, comma-separated (default: line)");
+  count->add_option("-w,--where", where, "Keep only lines matching COND (repeatable)")
+      ->allow_extra_args(false)
+      ->type_name("COND");
+  count->add_option("-n,--top", top, "Only the N most frequent groups")
+      ->check(CLI::PositiveNumber)
+      ->type_name("N");
+  count->add_option("-f,--format", format, "text (default), tsv, csv, json or ndjson")
+      ->type_name("FORMAT");
+  count->add_option("-o,--output", output, "Write to FILE atomically (default: standard output)")
+      ->type_name("FILE");
+  count->add_flag("--percent", percent, "Add each group's share of the counted lines");
+  count->add_option("-j,--threads", threads, "Worker threads (default: all cores)")
+      ->check(CLI::Range(size_t{1}, size_t{1024}))
+      ->type_name("N");
+  count->add_option("--chunk-size", chunk_kib, "Chunk size in KiB (default 1024; for testing)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->type_name("KIB");
+  count->add_flag("-q,--quiet", quiet, "No run summary on standard error");
+  count->add_option("PATH", paths, "Files, directories, or - for standard input (default: -)");
+  count->footer(kCountFooter);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string cmd;
+    for (CLI::App* sub : app.get_subcommands()) cmd = sub->get_name();
+    return UsageError(e.what(), cmd);
+  }
+  if (count->parsed()) {
+    return RunCountCommand(key, where, paths, top, format, output, percent, threads, chunk_kib,
+                           quiet);
+  }
+  return UsageError("unknown command", "");
+}
+
+}  // namespace
+}  // namespace logtally::cli
+
+int main(int argc, char** argv) { return logtally::cli::Main(argc, argv); }

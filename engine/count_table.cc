@@ -1,0 +1,131 @@
+#include "engine/count_table.h"
+
+namespace logtally::engine {
+namespace {
+
+inline uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+inline uint64_t Mix(uint64_t a, uint64_t b) {
+  __uint128_t r = static_cast<__uint128_t>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+// Constants from wyhash (public domain): odd 64-bit numbers with balanced bits.
+constexpr uint64_t kP0 = 0xa0761d6478bd642full;
+constexpr uint64_t kP1 = 0xe7037ed1a0b428dbull;
+constexpr uint64_t kP2 = 0x8ebc6af09c88c6e3ull;
+
+}  // namespace
+
+// A multiply-mix hash in the style of wyhash: 16 bytes per step, the tail
+// read without passing the end of the key.
+uint64_t HashBytes(const char* p, size_t n) {
+  uint64_t seed = kP0 ^ (n * kP1);
+  uint64_t a = 0, b = 0;
+  if (n <= 16) {
+    if (n >= 8) {
+      a = Load64(p);
+      b = Load64(p + n - 8);
+    } else if (n >= 4) {
+      uint32_t x, y;
+      std::memcpy(&x, p, 4);
+      std::memcpy(&y, p + n - 4, 4);
+      a = x;
+      b = y;
+    } else if (n > 0) {
+      a = (static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16) |
+          (static_cast<uint64_t>(static_cast<uint8_t>(p[n >> 1])) << 8) |
+          static_cast<uint8_t>(p[n - 1]);
+    }
+  } else {
+    size_t i = n;
+    const char* q = p;
+    while (i > 16) {
+      seed = Mix(Load64(q) ^ kP1, Load64(q + 8) ^ seed);
+      q += 16;
+      i -= 16;
+    }
+    a = Load64(p + n - 16);
+    b = Load64(p + n - 8);
+  }
+  return Mix(kP1 ^ n, Mix(a ^ kP1, b ^ seed) ^ kP2);
+}
+
+const char* Arena::Copy(std::string_view s) {
+  if (s.size() > left_) {
+    size_t size = std::max(kArenaBlock, s.size());
+    blocks_.push_back(std::unique_ptr<char[]>(new char[size]));
+    cur_ = blocks_.back().get();
+    left_ = size;
+  }
+  char* dst = cur_;
+  if (!s.empty()) std::memcpy(dst, s.data(), s.size());
+  cur_ += s.size();
+  left_ -= s.size();
+  used_total_ += s.size();
+  return dst;
+}
+
+Entry* HashTable::Find(uint64_t hash, std::string_view key) {
+  size_t mask = slots_.size() - 1;
+  size_t i = hash & mask;
+  for (;;) {
+    Entry& e = slots_[i];
+    if (e.key == nullptr) return &e;
+    if (e.hash == hash && e.len == key.size() && std::memcmp(e.key, key.data(), key.size()) == 0) {
+      return &e;
+    }
+    i = (i + 1) & mask;
+  }
+}
+
+void HashTable::Grow() {
+  std::vector<Entry> old;
+  old.swap(slots_);
+  slots_.assign(old.empty() ? kInitialSlots : old.size() * 2, Entry{});
+  size_t mask = slots_.size() - 1;
+  for (const Entry& e : old) {
+    if (e.key == nullptr) continue;
+    size_t i = e.hash & mask;
+    while (slots_[i].key != nullptr) i = (i + 1) & mask;
+    slots_[i] = e;
+  }
+}
+
+void HashTable::Add(uint64_t hash, std::string_view key, uint64_t count, Arena* arena) {
+  if ((size_ + 1) * kMaxLoadDenominator > slots_.size() * kMaxLoadNumerator) Grow();
+  Entry* e = Find(hash, key);
+  if (e->key == nullptr) {
+    // An empty key still needs a non-null pointer to mark the slot used.
+    static const char kEmpty = 0;
+    e->key = key.empty() ? &kEmpty : arena->Copy(key);
+    e->len = key.size();
+    e->hash = hash;
+    ++size_;
+  }
+  e->count += count;
+}
+
+void HashTable::AddStable(const Entry& in) {
+  if ((size_ + 1) * kMaxLoadDenominator > slots_.size() * kMaxLoadNumerator) Grow();
+  Entry* e = Find(in.hash, in.view());
+  if (e->key == nullptr) {
+    *e = in;
+    ++size_;
+    return;
+  }
+  e->count += in.count;
+}
+
+size_t PartitionedTable::groups() const {
+  size_t n = 0;
+  for (const HashTable& t : parts_) n += t.size();
+  return n;
+}
+
+}  // namespace logtally::engine
+

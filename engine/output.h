@@ -1,0 +1,46 @@
+// Result writers: text (like `uniq -c`), TSV, CSV, JSON and NDJSON.
+//
+// Writers never see raw log bytes unescaped: every value goes through
+// AppendDisplay (docs/choices.md, "Output"), which keeps printable ASCII and
+// valid UTF-8, doubles backslashes and writes any other byte as \xNN. The same
+// display text is what rows are sorted by, so output order is deterministic.
+#ifndef LOGTALLY_ENGINE_OUTPUT_H_
+#define LOGTALLY_ENGINE_OUTPUT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "io/atomic_file.h"
+
+namespace logtally::engine {
+
+enum class OutputFormat { kText, kTsv, kCsv, kJson, kNdjson };
+
+absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name);
+
+// Appends D(v): the escaped display form of a raw value (empty stays empty).
+void AppendDisplay(std::string& out, std::string_view v);
+
+struct Row {
+  uint64_t count = 0;
+  std::string_view display;  // the key's values as displayed, joined by ' '
+  std::string_view key;      // encoded key (query.h)
+};
+
+struct WriteOptions {
+  OutputFormat format = OutputFormat::kText;
+  bool percent = false;
+  uint64_t counted = 0;  // denominator for --percent
+  std::vector<std::string> columns;
+};
+
+// Writes rows in order to `out`.
+absl::Status WriteRows(const std::vector<Row>& rows, const WriteOptions& opt, io::OutputFile& out);
+
+}  // namespace logtally::engine
+
+#endif  // LOGTALLY_ENGINE_OUTPUT_H_

@@ -1,0 +1,242 @@
+#include "engine/query.h"
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "io/absl_compat.h"
+
+namespace logtally::engine {
+namespace {
+
+bool AllDigits(std::string_view s) {
+  if (s.empty() || s.size() > 19) return false;  // 19 digits always fit in uint64
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+uint64_t ToU64(std::string_view s) {
+  uint64_t v = 0;
+  for (char c : s) v = v * 10 + static_cast<uint64_t>(c - '0');
+  return v;
+}
+
+bool IsNetfilterName(std::string_view s) {
+  if (s.empty() || !(s[0] >= 'A' && s[0] <= 'Z')) return false;
+  for (char c : s) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+bool AlternativeMatches(const Alternative& a, std::string_view v) {
+  switch (a.kind) {
+    case Alternative::Kind::kExact:
+      return v == a.text;
+    case Alternative::Kind::kRange: {
+      if (!AllDigits(v)) {
+        // Leading zeros beyond 19 digits are still a whole number.
+        size_t z = 0;
+        while (z + 1 < v.size() && v[z] == '0') ++z;
+        if (z == 0 || !AllDigits(v.substr(z))) return false;
+        v.remove_prefix(z);
+      }
+      uint64_t x = ToU64(v);
+      return x >= a.lo && x <= a.hi;
+    }
+    case Alternative::Kind::kCidr: {
+      IpAddr ip;
+      return ParseIp(v, &ip) && CidrContains(a.cidr, ip);
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<size_t> Query::SlotFor(std::string_view name) {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].name == name) return i;
+  }
+  Field f;
+  f.name = std::string(name);
+  if (name == "line") {
+    f.kind = FieldKind::kLine;
+  } else if (name == "TIME") {
+    f.kind = FieldKind::kTime;
+  } else if (name == "HOST") {
+    f.kind = FieldKind::kHost;
+  } else if (name == "PREFIX") {
+    f.kind = FieldKind::kPrefix;
+  } else if (!name.empty() && name[0] == '$') {
+    std::string_view num = name.substr(1);
+    if (!AllDigits(num) || num.size() > 6 || ToU64(num) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad key '", AV(name), "': words are $1, $2, ... (use 'line' for the whole line)"));
+    }
+    f.kind = FieldKind::kWord;
+    f.index = ToU64(num) - 1;
+  } else if (IsNetfilterName(name)) {
+    if (wanted_.size() >= WantedKeys::kMaxWantedKeys) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("too many netfilter fields (at most ", WantedKeys::kMaxWantedKeys, ")"));
+    }
+    f.kind = FieldKind::kNetfilter;
+    f.index = wanted_.Add(name);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown key '", AV(name),
+        "': use netfilter fields as written (SRC, DST, DPT, PROTO, ...), TIME, HOST, PREFIX, "
+        "line or $N"));
+  }
+  if (f.kind == FieldKind::kTime || f.kind == FieldKind::kHost || f.kind == FieldKind::kPrefix) {
+    needs_header_ = true;
+  }
+  if (f.kind == FieldKind::kWord) max_word_ = std::max(max_word_, f.index + 1);
+  slots_.push_back(std::move(f));
+  return slots_.size() - 1;
+}
+
+absl::StatusOr<Query> Query::Parse(std::string_view key_spec,
+                                   const std::vector<std::string>& conditions) {
+  Query q;
+  if (key_spec.empty()) return absl::InvalidArgumentError("empty key: give -k FIELD[,FIELD...]");
+  for (std::string_view name : SplitOn(key_spec, ',')) {
+    if (name.empty()) return absl::InvalidArgumentError(absl::StrCat("empty field in key '", AV(key_spec), "'"));
+    absl::StatusOr<size_t> slot = q.SlotFor(name);
+    if (!slot.ok()) return slot.status();
+    for (size_t k : q.key_) {
+      if (k == *slot) {
+        return absl::InvalidArgumentError(absl::StrCat("field '", AV(name), "' appears twice in the key"));
+      }
+    }
+    q.key_.push_back(*slot);
+    if (q.slots_[*slot].NeedsRecord()) q.key_needs_record_ = true;
+  }
+  for (const std::string& text : conditions) {
+    size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0 || (eq == 1 && text[0] == '!')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad condition '", text, "': expected KEY=VALUE or KEY!=VALUE"));
+    }
+    Condition c;
+    c.text = text;
+    c.negate = text[eq - 1] == '!';
+    std::string_view name(text.data(), c.negate ? eq - 1 : eq);
+    absl::StatusOr<size_t> slot = q.SlotFor(name);
+    if (!slot.ok()) return slot.status();
+    c.slot = *slot;
+    std::string_view values(text.data() + eq + 1, text.size() - eq - 1);
+    for (std::string_view v : SplitOn(values, ',')) {
+      Alternative a;
+      size_t dash = v.find('-');
+      Cidr cidr;
+      if (dash != std::string_view::npos && AllDigits(v.substr(0, dash)) &&
+          AllDigits(v.substr(dash + 1))) {
+        a.kind = Alternative::Kind::kRange;
+        a.lo = ToU64(v.substr(0, dash));
+        a.hi = ToU64(v.substr(dash + 1));
+        if (a.lo > a.hi) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("bad range '", AV(v), "' in condition '", text, "': low end above high end"));
+        }
+      } else if (v.find('/') != std::string_view::npos && ParseCidr(v, &cidr)) {
+        a.kind = Alternative::Kind::kCidr;
+        a.cidr = cidr;
+      } else {
+        a.text = std::string(v);
+      }
+      c.alternatives.push_back(std::move(a));
+    }
+    q.conditions_.push_back(std::move(c));
+  }
+  return q;
+}
+
+std::vector<std::string> Query::column_names() const {
+  std::vector<std::string> out;
+  for (size_t s : key_) out.push_back(slots_[s].name);
+  return out;
+}
+
+LineEvaluator::LineEvaluator(const Query& q, const simd::Kernels& k)
+    : q_(q), k_(k), values_(q.slots().size()), nf_(q.wanted().size()), words_(q.max_word()) {
+  key_.reserve(256);
+}
+
+LineEvaluator::Outcome LineEvaluator::Evaluate(const char* line, size_t n, bool* is_record) {
+  size_t in_pos = FindRecordStart(line, n, k_);
+  bool record = in_pos != kNoRecord;
+  *is_record = record;
+  if (!record && q_.key_needs_record()) return Outcome::kOther;
+
+  if (record && !nf_.empty()) {
+    for (auto& v : nf_) v = {};
+    ExtractFields(line, n, in_pos, q_.wanted(), nf_.data(), k_);
+  }
+  Header h;
+  if (record && q_.needs_header()) h = ParseHeader(line, in_pos);
+  if (!words_.empty()) {
+    for (auto& w : words_) w = {};
+    SplitWords(line, n, words_.data(), words_.size());
+  }
+  const std::vector<Field>& slots = q_.slots();
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const Field& f = slots[i];
+    switch (f.kind) {
+      case FieldKind::kNetfilter: values_[i] = record ? nf_[f.index] : std::string_view(); break;
+      case FieldKind::kTime: values_[i] = h.time; break;
+      case FieldKind::kHost: values_[i] = h.host; break;
+      case FieldKind::kPrefix: values_[i] = h.prefix; break;
+      case FieldKind::kLine: values_[i] = std::string_view(line, n); break;
+      case FieldKind::kWord: values_[i] = words_[f.index]; break;
+    }
+  }
+  for (const Condition& c : q_.conditions()) {
+    const Field& f = slots[c.slot];
+    if (!record && f.NeedsRecord()) return Outcome::kFiltered;
+    std::string_view v = values_[c.slot];
+    bool any = false;
+    for (const Alternative& a : c.alternatives) {
+      if (AlternativeMatches(a, v)) {
+        any = true;
+        break;
+      }
+    }
+    if (any == c.negate) return Outcome::kFiltered;
+  }
+  key_.clear();
+  for (size_t s : q_.key()) AppendKeyValue(key_, values_[s]);
+  return Outcome::kCounted;
+}
+
+void AppendKeyValue(std::string& key, std::string_view value) {
+  uint64_t v = value.empty() ? 0 : value.size() + 1;
+  do {
+    uint8_t b = static_cast<uint8_t>(v & 0x7f);
+    v >>= 7;
+    key.push_back(static_cast<char>(v != 0 ? b | 0x80 : b));
+  } while (v != 0);
+  key.append(value);
+}
+
+void DecodeKey(std::string_view key, size_t columns, std::string_view* values) {
+  size_t p = 0;
+  for (size_t c = 0; c < columns; ++c) {
+    uint64_t v = 0;
+    int shift = 0;
+    for (;;) {
+      uint8_t b = static_cast<uint8_t>(key[p++]);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) break;
+      shift += 7;
+    }
+    size_t len = v == 0 ? 0 : v - 1;
+    values[c] = key.substr(p, len);
+    p += len;
+  }
+}
+
+}  // namespace logtally::engine

@@ -1,0 +1,57 @@
+// SIMD byte-scanning kernels with run-time dispatch.
+//
+// The scanning work of the engine reduces to three questions about a run of
+// bytes: where is the next line end, where is the next "IN=", and which of the
+// next 64 bytes are spaces. Each instruction set answers them in its own file
+// (kernels_<isa>.cc), compiled with target attributes on internal-linkage
+// functions only, so no AVX code can leak into shared inline code and the
+// binary runs on any x86-64 CPU. The scalar kernel is the reference: tests
+// compare every kernel with it on random input.
+//
+// No kernel reads outside [p, end): tails are handled with masked loads or by
+// copying into a padded buffer (simdjson's habit), so a chunk that ends at the
+// end of a mapping is safe.
+#ifndef LOGTALLY_ENGINE_SIMD_KERNELS_H_
+#define LOGTALLY_ENGINE_SIMD_KERNELS_H_
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace logtally::engine::simd {
+
+struct Kernels {
+  const char* name;
+  // First '\n' in [p, end), or end.
+  const char* (*find_newline)(const char* p, const char* end);
+  // First i in [p, end) with "IN=" starting at i (all three bytes before
+  // end), or end.
+  const char* (*find_in_eq)(const char* p, const char* end);
+  // Bit k is set when p[k] == ' ', for k < 64; bits for p + k >= end are set
+  // too, so a token never runs past the end.
+  uint64_t (*space_mask)(const char* p, const char* end);
+};
+
+const Kernels& ScalarKernels();
+const Kernels& Sse2Kernels();
+const Kernels& Avx2Kernels();
+const Kernels& Avx512Kernels();
+
+// Kernels this CPU can run, best first.
+std::vector<const Kernels*> SupportedKernels();
+
+// Looks a kernel up by name ("scalar", "sse2", "avx2", "avx512") among the
+// supported ones; nullptr when unknown or unsupported.
+const Kernels* FindKernels(std::string_view name);
+
+// The kernel in use: the environment variable LOGTALLY_KERNEL when it names a
+// supported kernel, else the best supported one. Chosen once per process.
+const Kernels& ActiveKernels();
+
+// Overrides the active kernel (for tests and --kernel); returns false when
+// the name is unknown or unsupported on this CPU.
+bool SetActiveKernels(std::string_view name);
+
+}  // namespace logtally::engine::simd
+
+#endif  // LOGTALLY_ENGINE_SIMD_KERNELS_H_

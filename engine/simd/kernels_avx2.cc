@@ -1,0 +1,75 @@
+// AVX2 kernel: 32 bytes per step. Functions carry target("avx2") and have
+// internal linkage, so nothing compiled for AVX2 escapes this file.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "engine/simd/kernels.h"
+
+#define LT_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt")))
+
+namespace logtally::engine::simd {
+namespace {
+
+constexpr int kW = 32;
+
+LT_AVX2 inline uint32_t EqMask(const char* p, char c) {
+  __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(c))));
+}
+
+LT_AVX2 const char* FindNewline(const char* p, const char* end) {
+  for (; end - p >= 2 * kW; p += 2 * kW) {
+    uint64_t m = EqMask(p, '\n') | (static_cast<uint64_t>(EqMask(p + kW, '\n')) << kW);
+    if (m != 0) return p + __builtin_ctzll(m);
+  }
+  for (; end - p >= kW; p += kW) {
+    uint32_t m = EqMask(p, '\n');
+    if (m != 0) return p + __builtin_ctz(m);
+  }
+  if (p < end) {
+    alignas(32) char buf[kW];
+    size_t n = static_cast<size_t>(end - p);
+    std::memcpy(buf, p, n);
+    std::memset(buf + n, '\n', kW - n);
+    return p + __builtin_ctz(EqMask(buf, '\n'));  // lands on end when absent
+  }
+  return end;
+}
+
+LT_AVX2 const char* FindInEq(const char* p, const char* end) {
+  for (; end - p >= kW + 2; p += kW) {
+    uint32_t m = EqMask(p, 'I') & EqMask(p + 1, 'N') & EqMask(p + 2, '=');
+    if (m != 0) return p + __builtin_ctz(m);
+  }
+  if (end - p >= 3) {
+    // Tail of 3..33 bytes: pad with zeros (which match none of I, N, =).
+    alignas(32) char buf[kW + 2 + 2];
+    size_t n = static_cast<size_t>(end - p);
+    std::memset(buf, 0, sizeof buf);
+    std::memcpy(buf, p, n);
+    uint32_t m = EqMask(buf, 'I') & EqMask(buf + 1, 'N') & EqMask(buf + 2, '=');
+    if (m != 0) return p + __builtin_ctz(m);
+  }
+  return end;
+}
+
+LT_AVX2 uint64_t SpaceMask(const char* p, const char* end) {
+  if (end - p >= 64) {
+    return EqMask(p, ' ') | (static_cast<uint64_t>(EqMask(p + kW, ' ')) << kW);
+  }
+  alignas(32) char buf[64];
+  size_t n = end > p ? static_cast<size_t>(end - p) : 0;
+  std::memset(buf, ' ', sizeof buf);
+  std::memcpy(buf, p, n);
+  return EqMask(buf, ' ') | (static_cast<uint64_t>(EqMask(buf + kW, ' ')) << kW);
+}
+
+}  // namespace
+
+const Kernels& Avx2Kernels() {
+  static const Kernels k{"avx2", FindNewline, FindInEq, SpaceMask};
+  return k;
+}
+
+}  // namespace logtally::engine::simd

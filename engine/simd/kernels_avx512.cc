@@ -1,0 +1,60 @@
+// AVX-512BW kernel: 64 bytes per step; tails use masked loads, which never
+// touch (or fault on) bytes outside the mask.
+#include <immintrin.h>
+
+#include "engine/simd/kernels.h"
+
+#define LT_AVX512 __attribute__((target("avx512f,avx512bw,bmi,bmi2,popcnt")))
+
+namespace logtally::engine::simd {
+namespace {
+
+constexpr int kW = 64;
+
+LT_AVX512 inline __m512i Load(const char* p, const char* end) {
+  ptrdiff_t n = end - p;
+  if (n >= kW) return _mm512_loadu_si512(p);
+  __mmask64 valid = n <= 0 ? 0 : _bzhi_u64(~uint64_t{0}, static_cast<unsigned>(n));
+  return _mm512_maskz_loadu_epi8(valid, p);
+}
+
+LT_AVX512 inline uint64_t Valid(const char* p, const char* end) {
+  ptrdiff_t n = end - p;
+  if (n >= kW) return ~uint64_t{0};
+  return n <= 0 ? 0 : _bzhi_u64(~uint64_t{0}, static_cast<unsigned>(n));
+}
+
+LT_AVX512 const char* FindNewline(const char* p, const char* end) {
+  const __m512i nl = _mm512_set1_epi8('\n');
+  for (; p < end; p += kW) {
+    uint64_t m = _mm512_cmpeq_epi8_mask(Load(p, end), nl) & Valid(p, end);
+    if (m != 0) return p + _tzcnt_u64(m);
+  }
+  return end;
+}
+
+LT_AVX512 const char* FindInEq(const char* p, const char* end) {
+  const __m512i ci = _mm512_set1_epi8('I');
+  const __m512i cn = _mm512_set1_epi8('N');
+  const __m512i ce = _mm512_set1_epi8('=');
+  for (; end - p >= 3; p += kW) {
+    uint64_t m = _mm512_cmpeq_epi8_mask(Load(p, end), ci) &
+                 _mm512_cmpeq_epi8_mask(Load(p + 1, end), cn) &
+                 _mm512_cmpeq_epi8_mask(Load(p + 2, end), ce) & Valid(p + 2, end);
+    if (m != 0) return p + _tzcnt_u64(m);
+  }
+  return end;
+}
+
+LT_AVX512 uint64_t SpaceMask(const char* p, const char* end) {
+  return _mm512_cmpeq_epi8_mask(Load(p, end), _mm512_set1_epi8(' ')) | ~Valid(p, end);
+}
+
+}  // namespace
+
+const Kernels& Avx512Kernels() {
+  static const Kernels k{"avx512", FindNewline, FindInEq, SpaceMask};
+  return k;
+}
+
+}  // namespace logtally::engine::simd

@@ -1,0 +1,40 @@
+#include "io/byte_stream.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace logtally::io {
+
+FdStream::FdStream(int fd, bool owns, std::string name, std::string prefix)
+    : fd_(fd), owns_(owns), name_(std::move(name)), prefix_(std::move(prefix)) {}
+
+FdStream::~FdStream() {
+  if (owns_ && fd_ >= 0) ::close(fd_);
+}
+
+absl::StatusOr<size_t> FdStream::Read(char* buf, size_t n) {
+  if (prefix_pos_ < prefix_.size()) {
+    size_t take = std::min(n, prefix_.size() - prefix_pos_);
+    std::memcpy(buf, prefix_.data() + prefix_pos_, take);
+    prefix_pos_ += take;
+    offset_ += take;
+    return take;
+  }
+  for (;;) {
+    ssize_t got = ::read(fd_, buf, n);
+    if (got >= 0) {
+      offset_ += static_cast<uint64_t>(got);
+      return static_cast<size_t>(got);
+    }
+    if (errno == EINTR) continue;
+    return absl::DataLossError(absl::StrCat(name_, ": read error at byte offset ", offset_, ": ",
+                                            std::strerror(errno)));
+  }
+}
+
+}  // namespace logtally::io

@@ -1,0 +1,208 @@
+#include "io/chunker.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace logtally::io {
+
+// ---- SliceChunker -----------------------------------------------------------
+
+SliceChunker::SliceChunker(std::string_view data, size_t chunk_size, MappedFile mapping)
+    : mapping_(std::move(mapping)), data_(data), chunk_size_(std::max<size_t>(chunk_size, 1)) {}
+
+absl::StatusOr<bool> SliceChunker::Next(Chunk& chunk) {
+  if (pos_ >= data_.size()) return false;
+  size_t end = pos_ + std::min(chunk_size_, data_.size() - pos_);
+  if (end < data_.size()) {
+    // Extend to the end of the line that straddles the cut.
+    const void* nl = std::memchr(data_.data() + end - 1, '\n', data_.size() - (end - 1));
+    end = nl == nullptr ? data_.size() : static_cast<const char*>(nl) - data_.data() + 1;
+  }
+  chunk.data = data_.substr(pos_, end - pos_);
+  chunk.offset = pos_;
+  chunk.index = index_++;
+  chunk.owned.reset();
+  chunk.capacity = 0;
+  pos_ = end;
+  return true;
+}
+
+// ---- StreamChunker ----------------------------------------------------------
+
+StreamChunker::StreamChunker(std::unique_ptr<ByteStream> stream, size_t chunk_size)
+    : stream_(std::move(stream)), chunk_size_(std::max<size_t>(chunk_size, 1)) {}
+
+std::unique_ptr<char[]> StreamChunker::TakeBuffer(size_t capacity) {
+  if (capacity == chunk_size_) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!pool_.empty()) {
+      auto buf = std::move(pool_.back());
+      pool_.pop_back();
+      return buf;
+    }
+  }
+  return std::unique_ptr<char[]>(new char[capacity]);
+}
+
+void StreamChunker::Recycle(Chunk& chunk) {
+  if (chunk.owned != nullptr && chunk.capacity == chunk_size_) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    pool_.push_back(std::move(chunk.owned));
+  }
+  chunk.owned.reset();
+}
+
+absl::StatusOr<bool> StreamChunker::Next(Chunk& chunk) {
+  if (!pending_.ok()) {
+    absl::Status s = std::move(pending_);
+    pending_ = absl::OkStatus();
+    eof_ = true;
+    return s;
+  }
+  if (eof_ && carry_.empty()) return false;
+
+  // The buffer holds the carried-over partial line, then fresh bytes. It
+  // doubles while it holds no newline, so a line of any length fits.
+  size_t capacity = std::max(chunk_size_, carry_.size() + 1);
+  if (capacity != chunk_size_) capacity = std::max(capacity, carry_.size() * 2);
+  std::unique_ptr<char[]> buf = TakeBuffer(capacity);
+  size_t used = carry_.size();
+  std::memcpy(buf.get(), carry_.data(), used);
+  carry_.clear();
+  size_t last_nl_end = 0;  // bytes up to and including the last '\n' seen
+  size_t scanned = 0;      // bytes already searched for '\n'
+
+  while (!eof_) {
+    if (used == capacity) {
+      if (last_nl_end > 0) break;  // a full buffer with whole lines: hand it out
+      size_t grown = capacity * 2;
+      std::unique_ptr<char[]> bigger(new char[grown]);
+      std::memcpy(bigger.get(), buf.get(), used);
+      if (capacity == chunk_size_) {
+        std::lock_guard<std::mutex> lock(pool_mu_);
+        pool_.push_back(std::move(buf));
+      }
+      buf = std::move(bigger);
+      capacity = grown;
+    }
+    absl::StatusOr<size_t> got = stream_->Read(buf.get() + used, capacity - used);
+    if (!got.ok()) {
+      pending_ = got.status();
+      eof_ = true;
+      break;
+    }
+    if (*got == 0) {
+      eof_ = true;
+      break;
+    }
+    used += *got;
+    // Find the last newline among the new bytes.
+    for (size_t i = used; i > scanned; --i) {
+      if (buf[i - 1] == '\n') {
+        last_nl_end = i;
+        break;
+      }
+    }
+    scanned = used;
+  }
+
+  size_t take = used;
+  if (!eof_ || !pending_.ok()) {
+    // Keep the partial last line for the next buffer; after an error it can
+    // never be completed, so it is dropped and reported.
+    take = last_nl_end;
+    if (!pending_.ok()) {
+      dropped_ = used - take;
+    } else {
+      carry_.assign(buf.get() + take, used - take);
+    }
+  }
+  if (take == 0) {
+    if (capacity == chunk_size_) {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      pool_.push_back(std::move(buf));
+    }
+    if (!pending_.ok()) return Next(chunk);
+    return false;
+  }
+  chunk.data = std::string_view(buf.get(), take);
+  chunk.offset = offset_;
+  chunk.index = index_++;
+  chunk.owned = std::move(buf);
+  chunk.capacity = capacity;
+  offset_ += take;
+  return true;
+}
+
+// ---- OpenInput --------------------------------------------------------------
+
+absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size) {
+  OpenedInput in;
+  int fd = 0;
+  bool owns = false;
+  if (spec.path != "-") {
+    fd = ::open(spec.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return absl::NotFoundError(absl::StrCat(spec.display, ": cannot open: ", std::strerror(errno)));
+    }
+    owns = true;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    if (owns) ::close(fd);
+    return absl::InternalError(absl::StrCat(spec.display, ": cannot stat: ", std::strerror(err)));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    if (owns) ::close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(spec.display, ": is a directory"));
+  }
+
+  // Sniff the first bytes. A regular file is read with pread so nothing is
+  // consumed; a pipe's bytes are kept and replayed by FdStream.
+  char head[kSniffBytes];
+  size_t head_len = 0;
+  bool regular = S_ISREG(st.st_mode);
+  if (regular) {
+    ssize_t got = ::pread(fd, head, sizeof head, 0);
+    head_len = got > 0 ? static_cast<size_t>(got) : 0;
+  } else {
+    while (head_len < sizeof head) {
+      ssize_t got = ::read(fd, head + head_len, sizeof head - head_len);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) break;
+      head_len += static_cast<size_t>(got);
+    }
+  }
+  in.format = Sniff(std::string_view(head, head_len));
+
+  if (regular && in.format == Format::kPlain) {
+    size_t size = static_cast<size_t>(st.st_size);
+    absl::StatusOr<MappedFile> m = MappedFile::Map(fd, size, spec.display);
+    if (owns) ::close(fd);
+    if (!m.ok()) return m.status();
+    std::string_view view = m->data();
+    in.chunker = std::make_unique<SliceChunker>(view, chunk_size, std::move(*m));
+    in.raw_size = size;
+    in.mapped = true;
+    return in;
+  }
+
+  if (regular) in.raw_size = static_cast<uint64_t>(st.st_size);
+  std::string prefix = regular ? std::string() : std::string(head, head_len);
+  auto raw = std::make_unique<FdStream>(fd, owns, spec.display, std::move(prefix));
+  absl::StatusOr<std::unique_ptr<ByteStream>> dec =
+      MakeDecoder(in.format, std::move(raw), spec.display);
+  if (!dec.ok()) return dec.status();
+  in.chunker = std::make_unique<StreamChunker>(std::move(*dec), chunk_size);
+  return in;
+}
+
+}  // namespace logtally::io

@@ -1,0 +1,44 @@
+// A read-only memory mapping of a regular file, as it was when opened.
+//
+// The size is taken once at open, so a file that grows while it is read is
+// read up to the size it had then. The mapping is advised sequential; pages
+// already consumed can be released early (ReleaseBefore) so that scanning a
+// file larger than memory does not grow the resident set. An empty file maps
+// to an empty view (mmap of length 0 is an error on Linux).
+#ifndef LOGTALLY_IO_MAPPED_FILE_H_
+#define LOGTALLY_IO_MAPPED_FILE_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace logtally::io {
+
+class MappedFile {
+ public:
+  // Maps the already-open descriptor `fd` (not taken over) of `size` bytes.
+  static absl::StatusOr<MappedFile> Map(int fd, size_t size, const std::string& name);
+
+  MappedFile() = default;
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  // Valid while this object lives.
+  std::string_view data() const { return {static_cast<const char*>(addr_), size_}; }
+
+  // Tells the kernel the bytes before `offset` will not be read again.
+  void ReleaseBefore(size_t offset) const;
+
+ private:
+  void* addr_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace logtally::io
+
+#endif  // LOGTALLY_IO_MAPPED_FILE_H_

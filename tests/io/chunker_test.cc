@@ -1,0 +1,180 @@
+// The chunker's invariant, checked Arrow-style by cutting small inputs at
+// every size: chunks concatenate to the input, every chunk but the last ends
+// with '\n', and stream reads of any size (down to one byte) agree with the
+// mapped path.
+#include "io/chunker.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "io/paths.h"
+
+namespace logtally::io {
+namespace {
+
+// A ByteStream over a string that returns at most `step` bytes per read.
+class StringStream : public ByteStream {
+ public:
+  StringStream(std::string s, size_t step) : s_(std::move(s)), step_(step) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    size_t take = std::min({n, step_, s_.size() - pos_});
+    std::memcpy(buf, s_.data() + pos_, take);
+    pos_ += take;
+    return take;
+  }
+  uint64_t raw_offset() const override { return pos_; }
+
+ private:
+  std::string s_;
+  size_t step_;
+  size_t pos_ = 0;
+};
+
+std::vector<std::string> Drain(Chunker& c) {
+  std::vector<std::string> out;
+  Chunk chunk;
+  for (;;) {
+    absl::StatusOr<bool> more = c.Next(chunk);
+    EXPECT_TRUE(more.ok()) << more.status();
+    if (!more.ok() || !*more) break;
+    out.emplace_back(chunk.data);
+    c.Recycle(chunk);
+  }
+  return out;
+}
+
+void CheckInvariant(const std::string& input, const std::vector<std::string>& chunks) {
+  std::string joined;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    EXPECT_FALSE(chunks[i].empty());
+    if (i + 1 < chunks.size()) EXPECT_EQ(chunks[i].back(), '\n');
+    joined += chunks[i];
+  }
+  EXPECT_EQ(joined, input);
+}
+
+std::vector<std::string> Inputs() {
+  std::mt19937_64 rng(1);
+  std::vector<std::string> v = {"", "\n", "a", "a\n", "\n\n\n", "abc\ndef", "abc\r\ndef\r\n",
+                                std::string("x\0y\n\0\0", 6)};
+  for (int i = 0; i < 6; ++i) {
+    std::string s;
+    size_t lines = rng() % 12;
+    for (size_t l = 0; l < lines; ++l) {
+      s.append(rng() % 40, 'a' + static_cast<char>(l % 26));
+      if (l + 1 < lines || rng() % 2) s.push_back('\n');
+    }
+    v.push_back(s);
+  }
+  v.push_back(std::string(300, 'L') + "\nshort\n" + std::string(500, 'M'));  // lines longer than chunks
+  return v;
+}
+
+TEST(ChunkerTest, SliceChunkerAtEverySize) {
+  for (const std::string& in : Inputs()) {
+    for (size_t cs = 1; cs <= in.size() + 2; ++cs) {
+      SliceChunker c(in, cs);
+      CheckInvariant(in, Drain(c));
+    }
+  }
+}
+
+TEST(ChunkerTest, StreamChunkerAtEverySizeAndReadStep) {
+  for (const std::string& in : Inputs()) {
+    for (size_t cs = 1; cs <= in.size() + 2; cs += (cs < 20 ? 1 : 7)) {
+      for (size_t step : {size_t{1}, size_t{3}, size_t{64}, size_t{1} << 20}) {
+        StreamChunker c(std::make_unique<StringStream>(in, step), cs);
+        CheckInvariant(in, Drain(c));
+      }
+    }
+  }
+}
+
+// A stream that fails after `good` bytes.
+class FailingStream : public ByteStream {
+ public:
+  FailingStream(std::string s, size_t good) : s_(std::move(s)), good_(good) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (pos_ >= good_) return absl::DataLossError("boom at offset 7");
+    size_t take = std::min(n, good_ - pos_);
+    std::memcpy(buf, s_.data() + pos_, take);
+    pos_ += take;
+    return take;
+  }
+  uint64_t raw_offset() const override { return pos_; }
+
+ private:
+  std::string s_;
+  size_t good_;
+  size_t pos_ = 0;
+};
+
+TEST(ChunkerTest, ErrorKeepsCompleteLinesAndDropsThePartialOne) {
+  std::string in = "one\ntwo\nthree\nfour";
+  StreamChunker c(std::make_unique<FailingStream>(in, 11), 4);  // fails inside "three"
+  std::string got;
+  Chunk chunk;
+  absl::Status err;
+  for (;;) {
+    absl::StatusOr<bool> more = c.Next(chunk);
+    if (!more.ok()) {
+      err = more.status();
+      break;
+    }
+    if (!*more) break;
+    got += chunk.data;
+  }
+  EXPECT_EQ(got, "one\ntwo\n");
+  EXPECT_FALSE(err.ok());
+  EXPECT_EQ(c.dropped_bytes(), 3u);  // "thr"
+}
+
+TEST(ChunkerTest, OpenInputMapsPlainFilesAndReadsPipes) {
+  char path[] = "/tmp/logtally_chunker_XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string text = "a\nb\nc";
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  absl::StatusOr<OpenedInput> in = OpenInput({path, path}, 2);
+  ASSERT_TRUE(in.ok()) << in.status();
+  EXPECT_TRUE(in->mapped);
+  CheckInvariant(text, Drain(*in->chunker));
+
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  ASSERT_EQ(write(pipefd[1], text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(pipefd[1]);
+  int saved = dup(0);
+  dup2(pipefd[0], 0);
+  close(pipefd[0]);
+  absl::StatusOr<OpenedInput> sin = OpenInput({"-", "stdin"}, 2);
+  ASSERT_TRUE(sin.ok()) << sin.status();
+  EXPECT_FALSE(sin->mapped);
+  CheckInvariant(text, Drain(*sin->chunker));
+  dup2(saved, 0);
+  close(saved);
+  unlink(path);
+
+  absl::StatusOr<OpenedInput> missing = OpenInput({"/nonexistent/x", "/nonexistent/x"}, 2);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(std::string(missing.status().message()).find("/nonexistent/x"), std::string::npos);
+}
+
+TEST(PathsTest, RotatedGenerationsOldestFirst) {
+  std::vector<std::string> names = {"fw.log", "fw.log.1", "fw.log.10.gz", "fw.log.2.gz",
+                                    "a.log", "fw.log.3.zst"};
+  SortRotated(names);
+  EXPECT_EQ(names, (std::vector<std::string>{"a.log", "fw.log.10.gz", "fw.log.3.zst",
+                                             "fw.log.2.gz", "fw.log.1", "fw.log"}));
+}
+
+}  // namespace
+}  // namespace logtally::io
