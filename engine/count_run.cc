@@ -34,11 +34,22 @@ struct Storage {
   std::vector<Arena> display;
 };
 
+// Bytes ahead of the current line to prefetch: about four typical lines,
+// enough to hide DRAM latency at the scan rate, and within the same chunk
+// most of the time (prefetching past the mapping is harmless: it never faults).
+constexpr size_t kPrefetchAhead = 1024;
+
 void ProcessChunk(Local& local, std::string_view data, const simd::Kernels& k) {
   const char* p = data.data();
   const char* end = p + data.size();
   RunStats& st = local.stats;
   while (p < end) {
+    // Stream the mapping into cache ahead of the scan: the hardware
+    // prefetcher stops at page boundaries, so ask for bytes a few lines on.
+    __builtin_prefetch(p + kPrefetchAhead);
+    __builtin_prefetch(p + kPrefetchAhead + 64);
+    __builtin_prefetch(p + kPrefetchAhead + 128);
+    __builtin_prefetch(p + kPrefetchAhead + 192);
     const char* nl = k.find_newline(p, end);
     const char* le = nl;
     if (le > p && le[-1] == '\r') --le;

@@ -70,13 +70,34 @@ const char* Arena::Copy(std::string_view s) {
   return dst;
 }
 
+namespace {
+
+// Key equality without a library call for the short keys that dominate:
+// overlapping loads cover lengths 4..16 exactly, never reading outside.
+inline bool KeyEquals(const char* a, const char* b, size_t n) {
+  if (n >= 8 && n <= 16) {
+    return Load64(a) == Load64(b) && Load64(a + n - 8) == Load64(b + n - 8);
+  }
+  if (n >= 4 && n < 8) {
+    uint32_t a0, b0, a1, b1;
+    std::memcpy(&a0, a, 4);
+    std::memcpy(&b0, b, 4);
+    std::memcpy(&a1, a + n - 4, 4);
+    std::memcpy(&b1, b + n - 4, 4);
+    return a0 == b0 && a1 == b1;
+  }
+  return std::memcmp(a, b, n) == 0;
+}
+
+}  // namespace
+
 Entry* HashTable::Find(uint64_t hash, std::string_view key) {
   size_t mask = slots_.size() - 1;
   size_t i = hash & mask;
   for (;;) {
     Entry& e = slots_[i];
     if (e.key == nullptr) return &e;
-    if (e.hash == hash && e.len == key.size() && std::memcmp(e.key, key.data(), key.size()) == 0) {
+    if (e.hash == hash && e.len == key.size() && KeyEquals(e.key, key.data(), key.size())) {
       return &e;
     }
     i = (i + 1) & mask;

@@ -33,32 +33,91 @@ size_t WantedKeys::Add(std::string_view name) {
     if (names_[i] == name) return i;
   }
   names_.emplace_back(name);
+  needles_.push_back(" " + std::string(name) + "=");
   size_t idx = names_.size() - 1;
-  if (name.size() <= kMaxKeyLen) by_len_[name.size()].push_back(static_cast<uint8_t>(idx));
+  uint64_t w = 0;
+  std::memcpy(&w, name.data(), std::min<size_t>(name.size(), 8));
+  // Keys longer than 8 bytes never match on the fast path (its len <= 8).
+  packed_[idx] = w;
+  len_[idx] = name.size();
+  count_ = names_.size();
   return idx;
 }
 
-int WantedKeys::Match(const char* key, size_t len) const {
-  if (len > kMaxKeyLen) {
-    for (size_t i = 0; i < names_.size(); ++i) {
-      if (names_[i].size() == len && std::memcmp(names_[i].data(), key, len) == 0) {
-        return static_cast<int>(i);
-      }
+int WantedKeys::MatchSlow(const char* key, size_t len) const {
+  for (size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i].size() == len && std::memcmp(names_[i].data(), key, len) == 0) {
+      return static_cast<int>(i);
     }
-    return -1;
-  }
-  for (uint8_t i : by_len_[len]) {
-    if (std::memcmp(names_[i].data(), key, len) == 0) return i;
   }
   return -1;
 }
 
+namespace {
+
+// The value that starts at `v`: up to the next space or the end of the line.
+inline std::string_view ValueAt(const char* v, const char* end) {
+  const char* e = v;
+  while (e < end && *e != ' ') ++e;
+  return std::string_view(v, static_cast<size_t>(e - v));
+}
+
+}  // namespace
+
 void ExtractFields(const char* line, size_t n, size_t in_pos, const WantedKeys& wanted,
                    std::string_view* out, const simd::Kernels& k) {
   const char* end = line + n;
-  uint64_t remaining = wanted.size() >= 64 ? ~uint64_t{0} : (uint64_t{1} << wanted.size()) - 1;
+  const char* body = line + in_pos;
+  const char* last_found = body;
+  uint64_t unresolved = 0;  // keys with no " KEY=" anywhere, or past a bracket
+  const char* found_at[WantedKeys::kMaxWantedKeys];
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const std::string& nd = wanted.needle(i);
+    if (nd == " IN=") {  // the first token, which no space precedes
+      out[i] = ValueAt(body + 3, end);
+      found_at[i] = body;
+      continue;
+    }
+    const char* m = k.find_needle(body, end, nd.data(), nd.size());
+    if (m >= end) {
+      found_at[i] = nullptr;
+      unresolved |= uint64_t{1} << i;
+      continue;
+    }
+    found_at[i] = m;
+    if (m > last_found) last_found = m;
+  }
+  // Is there a bracket before the last key found (or anywhere, when some key
+  // was not found: it may hide behind a bracket as "]KEY=")?
+  const char* bracket_end = unresolved != 0 ? end : std::min(end, last_found + 2);
+  const char* b = k.find_needle(body, bracket_end, " [", 2);
+  if (b >= bracket_end) {
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      if (found_at[i] != nullptr && found_at[i] != body) {
+        out[i] = ValueAt(found_at[i] + wanted.needle(i).size(), end);
+      }
+    }
+    return;
+  }
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (found_at[i] == nullptr) continue;
+    if (found_at[i] < b) {
+      if (found_at[i] != body) out[i] = ValueAt(found_at[i] + wanted.needle(i).size(), end);
+    } else {
+      unresolved |= uint64_t{1} << i;
+    }
+  }
+  if (unresolved != 0) {
+    WalkFields(line, n, static_cast<size_t>(b + 1 - line), wanted, unresolved, out, k);
+  }
+}
+
+void WalkFields(const char* line, size_t n, size_t from, const WantedKeys& wanted, uint64_t want,
+                std::string_view* out, const simd::Kernels& k) {
+  const char* end = line + n;
+  uint64_t remaining = want;
   if (remaining == 0) return;
-  size_t pos = in_pos;
+  size_t pos = from;
   size_t base = pos;
   uint64_t sp = k.space_mask(line + base, end);
   while (pos < n) {
@@ -103,7 +162,7 @@ void ExtractFields(const char* line, size_t n, size_t in_pos, const WantedKeys& 
     size_t eq = 0;
     while (eq < tl && tok[eq] != '=') ++eq;
     if (eq > 0 && eq < tl) {
-      int i = wanted.Match(tok, eq);
+      int i = wanted.Match(tok, eq, end);
       if (i >= 0 && (remaining >> i & 1) != 0) {
         out[i] = std::string_view(tok + eq + 1, tl - eq - 1);
         remaining &= ~(uint64_t{1} << i);

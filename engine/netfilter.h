@@ -32,21 +32,58 @@ class WantedKeys {
   size_t Add(std::string_view name);
   size_t size() const { return names_.size(); }
   const std::string& name(size_t i) const { return names_[i]; }
-  // Index of `key` among the wanted keys, or -1.
-  int Match(const char* key, size_t len) const;
+  // " KEY=": how key i appears at the start of any token but the first.
+  const std::string& needle(size_t i) const { return needles_[i]; }
+  // Index of `key` among the wanted keys, or -1. `limit` is the end of the
+  // readable bytes after `key` (at least `len` bytes on).
+  int Match(const char* key, size_t len, const char* limit) const {
+    if (len <= 8 && limit - key >= 8) {
+      // Fast path: one unaligned load, masked to the key's length, compared
+      // with each wanted key packed the same way.
+      uint64_t w;
+      __builtin_memcpy(&w, key, 8);
+      w &= kLenMask[len];
+      for (size_t i = 0; i < count_; ++i) {
+        if (packed_[i] == w && len_[i] == len) return static_cast<int>(i);
+      }
+      return -1;
+    }
+    return MatchSlow(key, len);
+  }
 
  private:
+  int MatchSlow(const char* key, size_t len) const;
+  static constexpr uint64_t kLenMask[9] = {0,
+                                           0xffull,
+                                           0xffffull,
+                                           0xffffffull,
+                                           0xffffffffull,
+                                           0xffffffffffull,
+                                           0xffffffffffffull,
+                                           0xffffffffffffffull,
+                                           ~0ull};
   std::vector<std::string> names_;
-  // Wanted keys by length (1..kMaxKeyLen), so most tokens are rejected by a
-  // single length test.
-  static constexpr size_t kMaxKeyLen = 32;
-  std::vector<uint8_t> by_len_[kMaxKeyLen + 1];
+  std::vector<std::string> needles_;
+  size_t count_ = 0;
+  uint64_t packed_[kMaxWantedKeys] = {};  // first 8 bytes (little endian); 0 for longer keys' slots
+  size_t len_[kMaxWantedKeys] = {};
 };
 
 // Fills out[i] with the value of wanted key i (first occurrence outside
 // brackets); keys not present are left as they were (callers clear them).
+//
+// Fast path: a token other than the first starts after a space, so the first
+// " KEY=" in the body is the key's first token, unless a bracketed part
+// (a token starting with '[', found as " [") comes before it. Keys found
+// before the first bracket are final; the rest are looked up by the exact
+// token walk (WalkFields) from that bracket on.
 void ExtractFields(const char* line, size_t n, size_t in_pos, const WantedKeys& wanted,
                    std::string_view* out, const simd::Kernels& k);
+
+// The exact token walk over [from, n): every token, brackets skipped and
+// nested. Fills only the keys whose bit is set in `want`.
+void WalkFields(const char* line, size_t n, size_t from, const WantedKeys& wanted, uint64_t want,
+                std::string_view* out, const simd::Kernels& k);
 
 struct Header {
   std::string_view time;

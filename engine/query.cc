@@ -163,7 +163,7 @@ std::vector<std::string> Query::column_names() const {
 
 LineEvaluator::LineEvaluator(const Query& q, const simd::Kernels& k)
     : q_(q), k_(k), values_(q.slots().size()), nf_(q.wanted().size()), words_(q.max_word()) {
-  key_.reserve(256);
+  key_.resize(256);
 }
 
 LineEvaluator::Outcome LineEvaluator::Evaluate(const char* line, size_t n, bool* is_record) {
@@ -207,8 +207,23 @@ LineEvaluator::Outcome LineEvaluator::Evaluate(const char* line, size_t n, bool*
     }
     if (any == c.negate) return Outcome::kFiltered;
   }
-  key_.clear();
-  for (size_t s : q_.key()) AppendKeyValue(key_, values_[s]);
+  // Encode the key in one go: size it, then copy (no per-byte push_back).
+  size_t total = 0;
+  for (size_t s : q_.key()) total += values_[s].size() + 10;  // 10: the longest varint
+  if (key_.size() < total) key_.resize(std::max(total, key_.size() * 2));
+  char* out = key_.data();
+  for (size_t s : q_.key()) {
+    std::string_view v = values_[s];
+    uint64_t x = v.empty() ? 0 : v.size() + 1;
+    while (x >= 0x80) {
+      *out++ = static_cast<char>((x & 0x7f) | 0x80);
+      x >>= 7;
+    }
+    *out++ = static_cast<char>(x);
+    if (!v.empty()) std::memcpy(out, v.data(), v.size());
+    out += v.size();
+  }
+  key_len_ = static_cast<size_t>(out - key_.data());
   return Outcome::kCounted;
 }
 

@@ -79,7 +79,7 @@ class LineEvaluator {
   // key is in key(); `is_record` tells whether the line held a record.
   Outcome Evaluate(const char* line, size_t n, bool* is_record);
 
-  std::string_view key() const { return key_; }
+  std::string_view key() const { return std::string_view(key_.data(), key_len_); }
 
  private:
   const Query& q_;
@@ -87,7 +87,8 @@ class LineEvaluator {
   std::vector<std::string_view> values_;   // per slot
   std::vector<std::string_view> nf_;       // per wanted netfilter key
   std::vector<std::string_view> words_;
-  std::string key_;
+  std::string key_;  // scratch, sized up as needed; the key is its first key_len_ bytes
+  size_t key_len_ = 0;
 };
 
 // The encoded key: per column, a varint of (length + 1), 0 for a missing or

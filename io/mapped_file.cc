@@ -15,7 +15,7 @@ namespace logtally::io {
 absl::StatusOr<MappedFile> MappedFile::Map(int fd, size_t size, const std::string& name) {
   MappedFile m;
   if (size == 0) return m;
-  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   if (addr == MAP_FAILED) {
     return absl::InternalError(absl::StrCat(name, ": cannot map: ", std::strerror(errno)));
   }

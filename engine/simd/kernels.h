@@ -14,6 +14,7 @@
 #ifndef LOGTALLY_ENGINE_SIMD_KERNELS_H_
 #define LOGTALLY_ENGINE_SIMD_KERNELS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,9 @@ struct Kernels {
   // Bit k is set when p[k] == ' ', for k < 64; bits for p + k >= end are set
   // too, so a token never runs past the end.
   uint64_t (*space_mask)(const char* p, const char* end);
+  // First occurrence of needle[0..len) lying wholly in [p, end), or end.
+  // len >= 2. Used for " KEY=" and " [" in the body of a record.
+  const char* (*find_needle)(const char* p, const char* end, const char* needle, size_t len);
 };
 
 const Kernels& ScalarKernels();

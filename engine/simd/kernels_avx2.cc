@@ -2,9 +2,11 @@
 // internal linkage, so nothing compiled for AVX2 escapes this file.
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "engine/simd/kernels.h"
+#include "engine/simd/needle_eq.h"
 
 #define LT_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt")))
 
@@ -65,10 +67,44 @@ LT_AVX2 uint64_t SpaceMask(const char* p, const char* end) {
   return EqMask(buf, ' ') | (static_cast<uint64_t>(EqMask(buf + kW, ' ')) << kW);
 }
 
+LT_AVX2 const char* FindNeedle(const char* p, const char* end, const char* needle, size_t len) {
+  const ptrdiff_t span = static_cast<ptrdiff_t>(len);
+  for (; end - p >= kW + span - 1; p += kW) {
+    uint32_t m = EqMask(p, needle[0]) & EqMask(p + 1, needle[1]) & EqMask(p + len - 1, needle[len - 1]);
+    while (m != 0) {
+      const char* c = p + __builtin_ctz(m);
+      if (NeedleEq(c, needle, len)) return c;
+      m &= m - 1;
+    }
+  }
+  if (end - p >= span) {
+    // Tail shorter than a vector plus the needle: search a zero-padded copy
+    // (a candidate must lie wholly inside the real bytes).
+    alignas(32) char buf[2 * kW + 64];
+    size_t n = static_cast<size_t>(end - p);
+    if (n + len <= sizeof buf) {
+      std::memset(buf, 0, sizeof buf);
+      std::memcpy(buf, p, n);
+      uint32_t m = EqMask(buf, needle[0]) & EqMask(buf + 1, needle[1]) &
+                   EqMask(buf + len - 1, needle[len - 1]);
+      while (m != 0) {
+        size_t off = static_cast<size_t>(__builtin_ctz(m));
+        if (off + len <= n && std::memcmp(p + off, needle, len) == 0) return p + off;
+        m &= m - 1;
+      }
+      return end;
+    }
+    for (; end - p >= span; ++p) {
+      if (p[0] == needle[0] && std::memcmp(p, needle, len) == 0) return p;
+    }
+  }
+  return end;
+}
+
 }  // namespace
 
 const Kernels& Avx2Kernels() {
-  static const Kernels k{"avx2", FindNewline, FindInEq, SpaceMask};
+  static const Kernels k{"avx2", FindNewline, FindInEq, SpaceMask, FindNeedle};
   return k;
 }
 

@@ -2,7 +2,10 @@
 // touch (or fault on) bytes outside the mask.
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "engine/simd/kernels.h"
+#include "engine/simd/needle_eq.h"
 
 #define LT_AVX512 __attribute__((target("avx512f,avx512bw,bmi,bmi2,popcnt")))
 
@@ -26,7 +29,11 @@ LT_AVX512 inline uint64_t Valid(const char* p, const char* end) {
 
 LT_AVX512 const char* FindNewline(const char* p, const char* end) {
   const __m512i nl = _mm512_set1_epi8('\n');
-  for (; p < end; p += kW) {
+  for (; end - p >= kW; p += kW) {
+    uint64_t m = _mm512_cmpeq_epi8_mask(_mm512_loadu_si512(p), nl);
+    if (m != 0) return p + _tzcnt_u64(m);
+  }
+  if (p < end) {
     uint64_t m = _mm512_cmpeq_epi8_mask(Load(p, end), nl) & Valid(p, end);
     if (m != 0) return p + _tzcnt_u64(m);
   }
@@ -50,10 +57,29 @@ LT_AVX512 uint64_t SpaceMask(const char* p, const char* end) {
   return _mm512_cmpeq_epi8_mask(Load(p, end), _mm512_set1_epi8(' ')) | ~Valid(p, end);
 }
 
+LT_AVX512 const char* FindNeedle(const char* p, const char* end, const char* needle, size_t len) {
+  const __m512i c0 = _mm512_set1_epi8(needle[0]);
+  const __m512i c1 = _mm512_set1_epi8(needle[1]);
+  const __m512i cl = _mm512_set1_epi8(needle[len - 1]);
+  const ptrdiff_t span = static_cast<ptrdiff_t>(len);
+  for (; end - p >= span; p += kW) {
+    // A candidate at k needs its last byte p[k + len - 1] inside the range.
+    uint64_t m = _mm512_cmpeq_epi8_mask(Load(p, end), c0) &
+                 _mm512_cmpeq_epi8_mask(Load(p + 1, end), c1) &
+                 _mm512_cmpeq_epi8_mask(Load(p + len - 1, end), cl) & Valid(p + len - 1, end);
+    while (m != 0) {
+      const char* c = p + _tzcnt_u64(m);
+      if (NeedleEq(c, needle, len)) return c;
+      m &= m - 1;
+    }
+  }
+  return end;
+}
+
 }  // namespace
 
 const Kernels& Avx512Kernels() {
-  static const Kernels k{"avx512", FindNewline, FindInEq, SpaceMask};
+  static const Kernels k{"avx512", FindNewline, FindInEq, SpaceMask, FindNeedle};
   return k;
 }
 

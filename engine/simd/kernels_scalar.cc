@@ -27,10 +27,17 @@ uint64_t SpaceMask(const char* p, const char* end) {
   return m;
 }
 
+const char* FindNeedle(const char* p, const char* end, const char* needle, size_t len) {
+  for (; end - p >= static_cast<ptrdiff_t>(len); ++p) {
+    if (std::memcmp(p, needle, len) == 0) return p;
+  }
+  return end;
+}
+
 }  // namespace
 
 const Kernels& ScalarKernels() {
-  static const Kernels k{"scalar", FindNewline, FindInEq, SpaceMask};
+  static const Kernels k{"scalar", FindNewline, FindInEq, SpaceMask, FindNeedle};
   return k;
 }
 

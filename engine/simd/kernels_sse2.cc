@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/simd/kernels.h"
+#include "engine/simd/needle_eq.h"
 
 namespace logtally::engine::simd {
 namespace {
@@ -52,10 +53,28 @@ uint64_t SpaceMask(const char* p, const char* end) {
   return m;
 }
 
+const char* FindNeedle(const char* p, const char* end, const char* needle, size_t len) {
+  // Candidates match the first, second and last needle bytes; the rest is
+  // verified with memcmp (only inside [p, end)).
+  const ptrdiff_t span = static_cast<ptrdiff_t>(len);
+  for (; end - p >= kW + span - 1; p += kW) {
+    uint32_t m = EqMask(p, needle[0]) & EqMask(p + 1, needle[1]) & EqMask(p + len - 1, needle[len - 1]);
+    while (m != 0) {
+      const char* c = p + __builtin_ctz(m);
+      if (NeedleEq(c, needle, len)) return c;
+      m &= m - 1;
+    }
+  }
+  for (; end - p >= span; ++p) {
+    if (p[0] == needle[0] && std::memcmp(p, needle, len) == 0) return p;
+  }
+  return end;
+}
+
 }  // namespace
 
 const Kernels& Sse2Kernels() {
-  static const Kernels k{"sse2", FindNewline, FindInEq, SpaceMask};
+  static const Kernels k{"sse2", FindNewline, FindInEq, SpaceMask, FindNeedle};
   return k;
 }
 

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 
@@ -63,6 +64,11 @@ TEST(KernelsTest, EveryKernelMatchesScalarOnRandomInput) {
         ASSERT_EQ(k->find_newline(b + off, e), ref.find_newline(b + off, e)) << len << " " << off;
         ASSERT_EQ(k->find_in_eq(b + off, e), ref.find_in_eq(b + off, e)) << len << " " << off;
         ASSERT_EQ(k->space_mask(b + off, e), ref.space_mask(b + off, e)) << len << " " << off;
+        for (const char* nd : {" IN=", "IN", " [", "N= I", " INxI=N  a"}) {
+          size_t nl = std::strlen(nd);
+          ASSERT_EQ(k->find_needle(b + off, e, nd, nl), ref.find_needle(b + off, e, nd, nl))
+              << len << " " << off << " " << nd;
+        }
       }
     }
   }
@@ -88,6 +94,8 @@ TEST(KernelsTest, LongSparseInput) {
       const char* e = b + len;
       ASSERT_EQ(k->find_newline(b, e), ref.find_newline(b, e));
       ASSERT_EQ(k->find_in_eq(b, e), ref.find_in_eq(b, e));
+      ASSERT_EQ(k->find_needle(b, e, "IN=", 3), ref.find_needle(b, e, "IN=", 3));
+      ASSERT_EQ(k->find_needle(b, e, "xx\n", 3), ref.find_needle(b, e, "xx\n", 3));
     }
   }
 }
