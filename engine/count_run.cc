@@ -125,6 +125,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
         return;
       }
       io::Chunker& chunker = *opened->chunker;
+      uint64_t reported = 0;  // raw bytes of this input already added to progress
       absl::Status read_error;
       std::atomic<uint64_t> lines_done{0};
       tbb::parallel_pipeline(
@@ -134,6 +135,11 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
               [&](tbb::flow_control& fc) -> io::Chunk* {
                 auto chunk = std::make_unique<io::Chunk>();
                 absl::StatusOr<bool> more = chunker.Next(*chunk);
+                if (options.progress != nullptr) {
+                  uint64_t now = chunker.raw_offset();
+                  options.progress->fetch_add(now - reported, std::memory_order_relaxed);
+                  reported = now;
+                }
                 if (!more.ok()) {
                   read_error = more.status();
                   fc.stop();

@@ -9,6 +9,7 @@
 #ifndef LOGTALLY_ENGINE_COUNT_RUN_H_
 #define LOGTALLY_ENGINE_COUNT_RUN_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,6 +26,9 @@ struct RunOptions {
   size_t threads = 0;  // 0: all cores
   size_t chunk_size = io::kDefaultChunkSize;
   size_t top = 0;      // 0: all groups
+  // When set, raw bytes read so far (compressed bytes for archives) are added
+  // here as the run goes, for a progress display.
+  std::atomic<uint64_t>* progress = nullptr;
   absl::Status Validate() const;
 };
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <exception>
 #include <new>
+#include <string>
 #include <utility>
 
 #include <boost/iostreams/filter/bzip2.hpp>
@@ -57,7 +58,9 @@ struct XzTraits {
   // With LZMA_FINISH and the input cut short liblzma reports "no progress".
   static bool IsTruncation(int code) { return code == bio::lzma::buf_error; }
   static std::string Describe(int code) {
-    if (code == bio::lzma::data_error) return "corrupt data (bad check, size or LZMA2 data)";
+    if (code == bio::lzma::data_error) {
+      return "corrupt data (bad header, check, size or LZMA2 data, or bytes after a stream)";
+    }
     if (code == kLzmaFormatError) {
       return "bad xz stream header (or unexpected bytes after an xz stream)";
     }
@@ -93,26 +96,44 @@ class BoostStream final : public ByteStream {
       const char* src = in_.get() + in_pos_;
       char* dest = buf + produced;
       bool more = true;
-      absl::Status error;
+      // What went wrong, if anything; turned into a status only once the
+      // positions below are updated, so that the offset is exact.
+      enum class Failure { kNone, kDecoder, kMemory, kOther } failure = Failure::kNone;
+      int code = 0;
+      std::string what;
       try {
         // The impl's filter() updates src/dest before it throws, so the
         // positions below are right on error too.
         more = filter_.filter().filter(src, in_.get() + in_end_, dest, buf + n, flush);
       } catch (const typename Traits::Error& e) {
-        error = (flush && Traits::IsTruncation(e.error())) ? Truncated()
-                                                             : Corrupt(Traits::Describe(e.error()));
+        failure = Failure::kDecoder;
+        code = e.error();
       } catch (const std::bad_alloc&) {
-        error = absl::ResourceExhaustedError(
-            absl::StrCat(name_, ": out of memory decoding ", Traits::kFormat, " data"));
+        failure = Failure::kMemory;
       } catch (const std::exception& e) {
-        error = Corrupt(e.what());
+        failure = Failure::kOther;
+        what = e.what();
       }
       const size_t new_pos = static_cast<size_t>(src - in_.get());
       const size_t new_produced = static_cast<size_t>(dest - buf);
       const bool progress = new_pos != in_pos_ || new_produced != produced;
       in_pos_ = new_pos;
       produced = new_produced;
-      if (!error.ok()) return Fail(std::move(error), produced);
+      switch (failure) {
+        case Failure::kNone:
+          break;
+        case Failure::kDecoder:
+          return Fail((flush && Traits::IsTruncation(code)) ? Truncated()
+                                                            : Corrupt(Traits::Describe(code)),
+                      produced);
+        case Failure::kMemory:
+          return Fail(absl::ResourceExhaustedError(absl::StrCat(
+                          name_, ": out of memory decoding ", Traits::kFormat,
+                          " data at compressed byte offset ", ConsumedOffset())),
+                      produced);
+        case Failure::kOther:
+          return Fail(Corrupt(what), produced);
+      }
       if (!more) {
         // The filter returns false once a stream has ended, every decoded
         // byte is out and no input is left. At the end of the input that is

@@ -26,6 +26,7 @@ absl::StatusOr<bool> SliceChunker::Next(Chunk& chunk) {
     end = nl == nullptr ? data_.size() : static_cast<const char*>(nl) - data_.data() + 1;
   }
   chunk.data = data_.substr(pos_, end - pos_);
+  mapping_.Populate(pos_, end - pos_);
   chunk.offset = pos_;
   chunk.index = index_++;
   chunk.owned.reset();

@@ -36,7 +36,7 @@ const char* InflateErrorText(int ret) {
     case ISAL_INVALID_WRAPPER: return "invalid gzip header";
     case ISAL_UNSUPPORTED_METHOD: return "unsupported compression method in gzip header";
     case ISAL_INCORRECT_CHECKSUM:
-      return "checksum mismatch (member CRC32/ISIZE or header CRC16)";
+      return "checksum mismatch: the member's CRC32 or ISIZE differs from the decoded data";
     case ISAL_NEED_DICT: return "preset dictionary required";
     default: return "unknown ISA-L inflate error";
   }
@@ -56,8 +56,14 @@ class GzipStream final : public ByteStream {
   }
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    if (!status_.ok()) return status_;
     if (done_ || n == 0) return 0;
+    if (!status_.ok()) {
+      if (owed_pos_ == owed_end_) return status_;
+      const size_t take = std::min(n, owed_end_ - owed_pos_);
+      std::memcpy(buf, state_->tmp_out_buffer + owed_pos_, take);
+      owed_pos_ += take;
+      return take;
+    }
     n = std::min(n, kMaxOutputPerCall);
     size_t produced = 0;
     for (;;) {
@@ -84,6 +90,29 @@ class GzipStream final : public ByteStream {
         StartMember();
       }
 
+      if (in_header_) {
+        // The member header is parsed on its own, with a header struct that
+        // persists across calls: isal_inflate's built-in ISAL_GZIP parsing
+        // (ISA-L 2.30) loses the running header CRC16 when a header with
+        // FHCRC spans two input buffers and then rejects a valid file.
+        const int ret = isal_read_gzip_header(state_.get(), &header_);
+        if (ret == ISAL_DECOMP_OK) {
+          in_header_ = false;
+          continue;
+        }
+        if (ret != ISAL_END_INPUT) {
+          return Fail(Corrupt(ConsumedOffset(), ret == ISAL_INCORRECT_CHECKSUM
+                                                    ? "gzip header checksum mismatch (CRC16)"
+                                                    : InflateErrorText(ret)),
+                      produced);
+        }
+        // ISAL_END_INPUT: every input byte was taken; the header goes on.
+        if (raw_eof_) return Fail(Truncated(), produced);
+        if (produced > 0) return produced;
+        if (absl::Status s = Refill(); !s.ok()) return Fail(std::move(s), produced);
+        continue;
+      }
+
       const uint32_t in_before = state_->avail_in;
       const size_t room = n - produced;
       state_->next_out = reinterpret_cast<uint8_t*>(buf + produced);
@@ -91,6 +120,19 @@ class GzipStream final : public ByteStream {
       const int ret = isal_inflate(state_.get());
       produced += room - state_->avail_out;
       if (ret != ISAL_DECOMP_OK) {
+        // With little room in the caller's buffer ISA-L decodes ahead into its
+        // own window buffer; what it decoded there before the bad symbol is
+        // valid output and is handed out before the error.
+        const int32_t valid = state_->tmp_out_valid, processed = state_->tmp_out_processed;
+        if (processed >= 0 && processed < valid &&
+            static_cast<size_t>(valid) <= sizeof state_->tmp_out_buffer) {
+          owed_pos_ = static_cast<size_t>(processed);
+          owed_end_ = static_cast<size_t>(valid);
+          const size_t take = std::min(n - produced, owed_end_ - owed_pos_);
+          std::memcpy(buf + produced, state_->tmp_out_buffer + owed_pos_, take);
+          owed_pos_ += take;
+          produced += take;
+        }
         return Fail(Corrupt(ErrorOffset(), InflateErrorText(ret)), produced);
       }
       if (produced == n) return produced;
@@ -99,12 +141,7 @@ class GzipStream final : public ByteStream {
       if (progress) continue;
 
       // No progress with room to write: the decoder needs more input.
-      if (raw_eof_) {
-        return Fail(absl::DataLossError(absl::StrCat(
-                        name_, ": truncated gzip data: input ends at compressed byte offset ",
-                        bytes_read_)),
-                    produced);
-      }
+      if (raw_eof_) return Fail(Truncated(), produced);
       if (produced > 0) return produced;
       if (state_->avail_in == kInputBufferSize) {
         // A full buffer that yields nothing would loop forever; ISA-L never
@@ -120,10 +157,14 @@ class GzipStream final : public ByteStream {
  private:
   void StartMember() {
     isal_inflate_reset(state_.get());
-    // ISAL_GZIP: isal_inflate parses the member header and checks the trailer
-    // (CRC32 and ISIZE) itself; hist_bits 0 means the full 32 KiB window.
-    state_->crc_flag = ISAL_GZIP;
+    // The header is read by isal_read_gzip_header (see Read); then
+    // ISAL_GZIP_NO_HDR_VER makes isal_inflate decode the deflate data and
+    // verify the trailer's CRC32 and ISIZE. hist_bits 0: full 32 KiB window.
+    state_->crc_flag = ISAL_GZIP_NO_HDR_VER;
     state_->hist_bits = 0;
+    // Null buffers: the name, comment and extra field are skipped, not kept.
+    isal_gzip_header_init(&header_);
+    in_header_ = true;
   }
 
   // Moves the unconsumed input to the front of the buffer and appends one
@@ -153,6 +194,11 @@ class GzipStream final : public ByteStream {
     return consumed >= buffered ? consumed - buffered : 0;
   }
 
+  absl::Status Truncated() const {
+    return absl::DataLossError(absl::StrCat(
+        name_, ": truncated gzip data: input ends at compressed byte offset ", bytes_read_));
+  }
+
   absl::Status Corrupt(uint64_t offset, absl::string_view detail) const {
     return absl::DataLossError(
         absl::StrCat(name_, ": corrupt gzip data at compressed byte offset ", offset, ": ", detail));
@@ -171,6 +217,12 @@ class GzipStream final : public ByteStream {
   std::unique_ptr<uint8_t[]> in_;
   // ~90 KB (32 KiB window twice plus Huffman tables): on the heap, not inline.
   std::unique_ptr<inflate_state> state_;
+  isal_gzip_header header_;
+  bool in_header_ = true;
+  // After a decoding error: decoded bytes still owed to the caller, as
+  // [owed_pos_, owed_end_) of state_->tmp_out_buffer.
+  size_t owed_pos_ = 0;
+  size_t owed_end_ = 0;
   uint64_t bytes_read_ = 0;
   bool raw_eof_ = false;
   bool done_ = false;

@@ -16,6 +16,9 @@
 
 namespace logtally::io {
 
+// Installs the SIGBUS handler described above (idempotent).
+void InstallTruncationHandler();
+
 class MappedFile {
  public:
   // Maps the already-open descriptor `fd` (not taken over) of `size` bytes.
@@ -34,9 +37,14 @@ class MappedFile {
   // Tells the kernel the bytes before `offset` will not be read again.
   void ReleaseBefore(size_t offset) const;
 
+  // Maps the pages of [offset, offset + len) in one system call, so the
+  // parser does not take a page fault every few pages (costly in a VM).
+  void Populate(size_t offset, size_t len) const;
+
  private:
   void* addr_ = nullptr;
   size_t size_ = 0;
+  int slot_ = -1;  // in the SIGBUS registry, or -1
 };
 
 }  // namespace logtally::io

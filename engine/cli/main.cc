@@ -2,7 +2,14 @@
 // a Query, runs the engine and writes the result. Exit status: 0 success,
 // 2 usage error or any input/output error (results of good inputs are still
 // written).
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include <cstdio>
 #include <iostream>
@@ -18,6 +25,7 @@
 #include "engine/query.h"
 #include "engine/simd/kernels.h"
 #include "io/atomic_file.h"
+#include "io/mapped_file.h"
 #include "io/paths.h"
 
 namespace logtally::cli {
@@ -60,6 +68,57 @@ std::string Summary(const engine::RunStats& s) {
                   HumanBytes(static_cast<double>(s.bytes) / secs), "/s)");
   return out;
 }
+
+// A progress line on standard error while a long run goes on: shown only
+// when standard error is a terminal, from one second in, four times a second.
+class Progress {
+ public:
+  Progress(bool enabled, uint64_t total) : total_(total) {
+    if (!enabled) return;
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Progress() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    if (shown_) std::fprintf(stderr, "\r\x1b[K");
+  }
+  std::atomic<uint64_t>* counter() { return &bytes_; }
+
+ private:
+  void Loop() {
+    auto start = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return done_; })) {
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (secs < 1.0) continue;
+      uint64_t b = bytes_.load(std::memory_order_relaxed);
+      std::string line = absl::StrCat(HumanBytes(static_cast<double>(b)), " read, ",
+                                      HumanBytes(static_cast<double>(b) / secs), "/s");
+      if (total_ > 0) {
+        double frac = std::min(1.0, static_cast<double>(b) / static_cast<double>(total_));
+        int filled = static_cast<int>(frac * 30);
+        line = absl::StrCat("[", std::string(static_cast<size_t>(filled), '#'),
+                            std::string(static_cast<size_t>(30 - filled), ' '), "] ",
+                            absl::StrFormat("%3.0f%%", frac * 100), " ", line);
+      }
+      std::fprintf(stderr, "\rlogtally: %s\x1b[K", line.c_str());
+      std::fflush(stderr);
+      shown_ = true;
+    }
+  }
+
+  uint64_t total_;
+  std::atomic<uint64_t> bytes_{0};
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool shown_ = false;
+};
 
 int UsageError(const std::string& msg, const std::string& command) {
   std::fprintf(stderr, "logtally: %s (see 'logtally %s--help')\n", msg.c_str(),
@@ -121,7 +180,17 @@ int RunCountCommand(const std::string& key, const std::vector<std::string>& wher
   opt.threads = threads;
   opt.top = top;
   if (chunk_kib > 0) opt.chunk_size = chunk_kib * 1024;
-  engine::RunResult result = engine::RunCount(*query, expanded.inputs, opt);
+  uint64_t total = 0;
+  for (const io::InputSpec& in : expanded.inputs) {
+    struct stat st {};
+    if (in.path != "-" && ::stat(in.path.c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size);
+  }
+  engine::RunResult result;
+  {
+    Progress progress(!quiet && ::isatty(2) != 0, total);
+    opt.progress = progress.counter();
+    result = engine::RunCount(*query, expanded.inputs, opt);
+  }
 
   engine::WriteOptions wopt;
   wopt.format = *format;
@@ -148,6 +217,7 @@ int RunCountCommand(const std::string& key, const std::vector<std::string>& wher
 }
 
 int Main(int argc, char** argv) {
+  io::InstallTruncationHandler();
   CLI::App app{"logtally: exact, fast frequency tables from firewall (netfilter) and other line logs.",
                "logtally"};
   app.set_version_flag("-V,--version", VersionText());
