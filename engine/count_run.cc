@@ -125,11 +125,13 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
         return;
       }
       io::Chunker& chunker = *opened->chunker;
+      const size_t max_tokens = static_cast<size_t>(threads) * 2;
+      chunker.SetInFlightLimit(max_tokens);
       uint64_t reported = 0;  // raw bytes of this input already added to progress
       absl::Status read_error;
       std::atomic<uint64_t> lines_done{0};
       tbb::parallel_pipeline(
-          static_cast<size_t>(threads) * 2,
+          max_tokens,
           tbb::make_filter<void, io::Chunk*>(
               tbb::filter_mode::serial_in_order,
               [&](tbb::flow_control& fc) -> io::Chunk* {

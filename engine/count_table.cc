@@ -73,12 +73,20 @@ const char* Arena::Copy(std::string_view s) {
 namespace {
 
 // Key equality without a library call for the short keys that dominate:
-// overlapping loads cover lengths 4..16 exactly, never reading outside.
+// 8-byte words, then one overlapping load for the tail, never reading
+// outside either key; lengths under 8 use overlapping 4-byte loads.
 inline bool KeyEquals(const char* a, const char* b, size_t n) {
-  if (n >= 8 && n <= 16) {
-    return Load64(a) == Load64(b) && Load64(a + n - 8) == Load64(b + n - 8);
+  if (n >= 8) {
+    if (n <= 64) {
+      size_t i = 0;
+      for (; i + 8 < n; i += 8) {
+        if (Load64(a + i) != Load64(b + i)) return false;
+      }
+      return Load64(a + n - 8) == Load64(b + n - 8);
+    }
+    return std::memcmp(a, b, n) == 0;
   }
-  if (n >= 4 && n < 8) {
+  if (n >= 4) {
     uint32_t a0, b0, a1, b1;
     std::memcpy(&a0, a, 4);
     std::memcpy(&b0, b, 4);
@@ -86,7 +94,10 @@ inline bool KeyEquals(const char* a, const char* b, size_t n) {
     std::memcpy(&b1, b + n - 4, 4);
     return a0 == b0 && a1 == b1;
   }
-  return std::memcmp(a, b, n) == 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
 }
 
 }  // namespace

@@ -27,6 +27,13 @@ absl::StatusOr<bool> SliceChunker::Next(Chunk& chunk) {
   }
   chunk.data = data_.substr(pos_, end - pos_);
   mapping_.Populate(pos_, end - pos_);
+  if (in_flight_ > 0) {
+    // The chunk handed out in_flight_ calls ago is done: drop its pages.
+    if (ends_.size() < in_flight_) ends_.resize(in_flight_, 0);
+    size_t slot = index_ % in_flight_;
+    if (index_ >= in_flight_) released_ = mapping_.Release(released_, ends_[slot]);
+    ends_[slot] = end;
+  }
   chunk.offset = pos_;
   chunk.index = index_++;
   chunk.owned.reset();

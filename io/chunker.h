@@ -55,6 +55,10 @@ class Chunker {
   virtual uint64_t raw_offset() const = 0;
   // Bytes of the incomplete final line dropped because of an error, if any.
   virtual uint64_t dropped_bytes() const { return 0; }
+  // Promises that at most `chunks` chunks are in flight at once, so a chunk
+  // handed out `chunks` calls ago is finished. A mapped input then releases
+  // those pages, so resident memory stays bounded on inputs of any size.
+  virtual void SetInFlightLimit(size_t chunks) {}
 };
 
 // Cuts a byte range that stays valid while the chunker lives (a mapping).
@@ -63,10 +67,14 @@ class SliceChunker final : public Chunker {
   SliceChunker(std::string_view data, size_t chunk_size, MappedFile mapping = {});
   absl::StatusOr<bool> Next(Chunk& chunk) override;
   uint64_t raw_offset() const override { return pos_; }
+  void SetInFlightLimit(size_t chunks) override { in_flight_ = chunks; }
   const MappedFile& mapping() const { return mapping_; }
 
  private:
   MappedFile mapping_;
+  size_t in_flight_ = 0;        // 0: never release
+  size_t released_ = 0;         // bytes before this are released
+  std::vector<size_t> ends_;    // end offsets of the last in_flight_ chunks (a ring)
   std::string_view data_;
   size_t chunk_size_;
   size_t pos_ = 0;

@@ -24,6 +24,9 @@ constexpr size_t kInputBufferSize = 256 * 1024;
 // (a legal ByteStream answer) rather than truncated to a wrong size.
 constexpr size_t kMaxOutputPerCall = size_t{1} << 30;
 
+// The longest deflate match (RFC 1951, section 3.2.5).
+constexpr size_t kMaxMatchLength = 258;
+
 // The two magic bytes of a gzip member (RFC 1952, section 2.3.1).
 constexpr uint8_t kGzipId1 = 0x1f;
 constexpr uint8_t kGzipId2 = 0x8b;
@@ -128,11 +131,24 @@ class GzipStream final : public ByteStream {
             static_cast<size_t>(valid) <= sizeof state_->tmp_out_buffer) {
           owed_pos_ = static_cast<size_t>(processed);
           owed_end_ = static_cast<size_t>(valid);
-          const size_t take = std::min(n - produced, owed_end_ - owed_pos_);
-          std::memcpy(buf + produced, state_->tmp_out_buffer + owed_pos_, take);
-          owed_pos_ += take;
-          produced += take;
         }
+        if (ret == ISAL_INVALID_LOOKBACK) {
+          // ISA-L's assembly decoder advances the output past a match before
+          // it checks the match's distance, so the last bytes of this call's
+          // output are the bad match's length (at most 258) of stale buffer
+          // content, not data. Drop up to that many from the tail of what
+          // this call produced: the junk goes, and at most 258 genuine bytes
+          // right before the corruption go with it.
+          size_t junk = std::min(kMaxMatchLength, (room - state_->avail_out) + owed_end_ - owed_pos_);
+          const size_t from_owed = std::min(junk, owed_end_ - owed_pos_);
+          owed_end_ -= from_owed;
+          junk -= from_owed;
+          produced -= junk;
+        }
+        const size_t take = std::min(n - produced, owed_end_ - owed_pos_);
+        std::memcpy(buf + produced, state_->tmp_out_buffer + owed_pos_, take);
+        owed_pos_ += take;
+        produced += take;
         return Fail(Corrupt(ErrorOffset(), InflateErrorText(ret)), produced);
       }
       if (produced == n) return produced;
@@ -179,17 +195,24 @@ class GzipStream final : public ByteStream {
     if (*got == 0) raw_eof_ = true;
     bytes_read_ += *got;
     state_->next_in = base;
-    state_->avail_in = static_cast<uint32_t>(keep + *got);
+    in_len_ = keep + *got;
+    state_->avail_in = static_cast<uint32_t>(in_len_);
     return absl::OkStatus();
   }
 
-  // Compressed bytes handed to the decoder so far.
-  uint64_t ConsumedOffset() const { return bytes_read_ - state_->avail_in; }
+  // Compressed bytes handed to the decoder so far. Computed from next_in and
+  // clamped to the buffer: after an error ISA-L's assembly decoder can leave
+  // avail_in off by its input slop (even wrapped below zero).
+  uint64_t ConsumedOffset() const {
+    const uint8_t* base = in_.get();
+    const uint8_t* next = std::clamp<const uint8_t*>(state_->next_in, base, base + in_len_);
+    return bytes_read_ - static_cast<uint64_t>(base + in_len_ - next);
+  }
 
   // Where decoding stopped: the consumed bytes less those still whole in
   // ISA-L's 64-bit lookahead register, i.e. the byte holding the next bit.
   uint64_t ErrorOffset() const {
-    const uint64_t buffered = static_cast<uint64_t>(std::max(state_->read_in_length, 0) / 8);
+    const uint64_t buffered = static_cast<uint64_t>(std::clamp(state_->read_in_length, 0, 64) / 8);
     const uint64_t consumed = ConsumedOffset();
     return consumed >= buffered ? consumed - buffered : 0;
   }
@@ -223,6 +246,7 @@ class GzipStream final : public ByteStream {
   // [owed_pos_, owed_end_) of state_->tmp_out_buffer.
   size_t owed_pos_ = 0;
   size_t owed_end_ = 0;
+  size_t in_len_ = 0;  // bytes in in_, consumed or not
   uint64_t bytes_read_ = 0;
   bool raw_eof_ = false;
   bool done_ = false;

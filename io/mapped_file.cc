@@ -122,10 +122,14 @@ MappedFile::~MappedFile() {
   Unregister(slot_);
 }
 
-void MappedFile::ReleaseBefore(size_t offset) const {
+size_t MappedFile::Release(size_t from, size_t to) const {
   static const size_t kPage = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  size_t end = std::min(offset, size_) / kPage * kPage;
-  if (addr_ != nullptr && end > 0) ::madvise(addr_, end, MADV_DONTNEED);
+  size_t begin = (from + kPage - 1) / kPage * kPage;
+  size_t end = std::min(to, size_) / kPage * kPage;
+  if (addr_ != nullptr && end > begin) {
+    ::madvise(static_cast<char*>(addr_) + begin, end - begin, MADV_DONTNEED);
+  }
+  return std::max(end, from);
 }
 
 void MappedFile::Populate(size_t offset, size_t len) const {

@@ -34,8 +34,9 @@ class MappedFile {
   // Valid while this object lives.
   std::string_view data() const { return {static_cast<const char*>(addr_), size_}; }
 
-  // Tells the kernel the bytes before `offset` will not be read again.
-  void ReleaseBefore(size_t offset) const;
+  // Tells the kernel the bytes of [from, to) will not be read again (whole
+  // pages inside the range only). Returns the page-aligned end released.
+  size_t Release(size_t from, size_t to) const;
 
   // Maps the pages of [offset, offset + len) in one system call, so the
   // parser does not take a page fault every few pages (costly in a VM).

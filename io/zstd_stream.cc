@@ -2,7 +2,9 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -11,16 +13,20 @@
 namespace logtally::io {
 namespace {
 
-// Compressed bytes read from the raw stream at a time. 256 KiB holds two full
-// zstd blocks (128 KiB each, the format's maximum), so the decoder never
-// stalls on a block split across many small refills, and one read(2) per
-// 256 KiB is negligible next to decoding. Memory stays small per input.
+// Compressed bytes read from the raw stream at a time. 256 KiB holds any
+// whole zstd block (at most 128 KiB plus a 3-byte header), which Read gathers
+// before decoding it, and one read(2) per 256 KiB is negligible next to
+// decoding. Memory stays small per input.
 constexpr size_t kInputBufferSize = 256 * 1024;
 
 // log2 of the largest window we accept: 128 MiB, libzstd's own default limit
 // and what `zstd -d` accepts without --memory. Bounds memory on hostile or
 // --long=31 input; such frames fail with "Frame requires too much memory".
 constexpr int kWindowLogMax = 27;
+
+// Input offered at the start of a frame: the magic number and the frame
+// header descriptor, from which libzstd tells how much more header it needs.
+constexpr size_t kFrameStartBytes = 5;
 
 struct DCtxDeleter {
   void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
@@ -39,7 +45,20 @@ class ZstdStream final : public ByteStream {
     if (done_ || n == 0) return 0;
     size_t produced = 0;
     for (;;) {
-      if (in_pos_ == in_end_ && !output_pending_) {
+      // After a call that filled the output, libzstd may still hold decoded
+      // bytes: flush them with no new input before anything else.
+      const bool flush_only = output_pending_;
+      // Gather the whole unit libzstd asked for before offering it (up to a
+      // buffer; only a skippable frame's payload is ever larger). Decoding
+      // then does not depend on how the raw stream happens to be cut, and
+      // libzstd decodes from our buffer without copying into its own.
+      const size_t want = std::min(next_input_hint_, kInputBufferSize);
+      if (!flush_only && in_end_ - in_pos_ < want && !raw_eof_) {
+        if (produced > 0) return produced;  // do not block while holding output
+        if (absl::Status s = Refill(); !s.ok()) return Fail(std::move(s), produced);
+        continue;
+      }
+      if (!flush_only && in_pos_ == in_end_) {
         if (raw_eof_) {
           // Input ends on a frame boundary: the clean end. Anywhere else
           // (including an empty input) the last frame is cut short.
@@ -57,7 +76,14 @@ class ZstdStream final : public ByteStream {
         continue;
       }
 
-      ZSTD_inBuffer in{in_.get(), in_end_, in_pos_};
+      // Offer only what libzstd asked for (its return value: the rest of the
+      // current block plus the next block's 3-byte header). A call then
+      // decodes at most one block, so when a block is corrupt every byte of
+      // the blocks before it has already been returned: libzstd reports no
+      // progress at all from a call that fails. (With the whole frame at hand
+      // it would also take a single-pass shortcut with the same problem.)
+      const size_t feed = flush_only ? 0 : std::min(in_end_ - in_pos_, next_input_hint_);
+      ZSTD_inBuffer in{in_.get(), in_pos_ + feed, in_pos_};
       ZSTD_outBuffer out{buf, n, produced};
       const size_t ret = ZSTD_decompressStream(dctx_.get(), &out, &in);
       const bool progress = in.pos != in_pos_ || out.pos != produced;
@@ -70,14 +96,16 @@ class ZstdStream final : public ByteStream {
                     produced);
       }
       // 0 means a frame (or skippable frame) ended and all of it was flushed.
-      // A call that moved nothing (flushing with no output pending) returns
-      // the next frame's header size: it does not reopen a frame.
-      if (progress) frame_complete_ = ret == 0;
+      // A call that moved nothing returns a hint without changing anything.
+      if (progress) {
+        frame_complete_ = ret == 0;
+        next_input_hint_ = ret == 0 ? kFrameStartBytes : ret;
+      }
       // With the output full the decoder may still hold decoded bytes; with
       // room left it has flushed everything it could (libzstd's contract).
       output_pending_ = produced == n;
       if (produced == n) return produced;
-      if (!progress && in_pos_ < in_end_) {
+      if (!progress && feed > 0) {
         // Input and room both available yet nothing moved: stop rather than
         // spin (libzstd guarantees progress, so this is defensive).
         return Fail(absl::DataLossError(absl::StrCat(
@@ -91,18 +119,24 @@ class ZstdStream final : public ByteStream {
   uint64_t raw_offset() const override { return ConsumedOffset(); }
 
  private:
+  // Moves the unconsumed input to the front of the buffer and appends one
+  // read's worth from the raw stream. A zero-length read is the end of input.
   absl::Status Refill() {
-    absl::StatusOr<size_t> got = raw_->Read(in_.get(), kInputBufferSize);
+    const size_t keep = in_end_ - in_pos_;
+    if (keep > 0 && in_pos_ > 0) std::memmove(in_.get(), in_.get() + in_pos_, keep);
+    in_pos_ = 0;
+    in_end_ = keep;
+    absl::StatusOr<size_t> got = raw_->Read(in_.get() + keep, kInputBufferSize - keep);
     if (!got.ok()) return got.status();
     if (*got == 0) raw_eof_ = true;
     bytes_read_ += *got;
-    in_pos_ = 0;
-    in_end_ = *got;
+    in_end_ = keep + *got;
     return absl::OkStatus();
   }
 
-  // Compressed bytes handed to libzstd so far. libzstd buffers up to a block
-  // internally, so an error lies at or before this offset, within one block.
+  // Compressed bytes handed to libzstd so far. libzstd reports no progress
+  // from a failing call, so on error this is the start of the unit (frame
+  // header, block or checksum) found bad.
   uint64_t ConsumedOffset() const { return bytes_read_ - (in_end_ - in_pos_); }
 
   absl::StatusOr<size_t> Fail(absl::Status s, size_t produced) {
@@ -120,6 +154,8 @@ class ZstdStream final : public ByteStream {
   uint64_t bytes_read_ = 0;
   bool raw_eof_ = false;
   bool frame_complete_ = false;
+  // Input bytes to offer the next call (see Read).
+  size_t next_input_hint_ = kFrameStartBytes;
   bool output_pending_ = false;
   bool done_ = false;
   absl::Status status_;

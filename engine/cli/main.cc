@@ -36,9 +36,13 @@ constexpr int kExitError = 2;
 constexpr const char* kVersion = "0.1.0";
 
 std::string Thousands(uint64_t v) {
-  std::string s = absl::StrCat(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return s;
+  std::string digits = absl::StrCat(v);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
 }
 
 std::string HumanBytes(double b) {
