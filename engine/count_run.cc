@@ -3,7 +3,6 @@
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/info.h>
 #include <tbb/parallel_for.h>
-#include <tbb/parallel_for_each.h>
 #include <tbb/parallel_pipeline.h>
 #include <tbb/parallel_sort.h>
 #include <tbb/task_arena.h>
@@ -13,39 +12,84 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <queue>
 
 #include "absl/strings/str_cat.h"
 #include "engine/count_table.h"
 #include "engine/simd/kernels.h"
+#include "engine/spill.h"
 
 namespace logtally::engine {
 namespace {
-
-struct Local {
-  Local(const Query& q, const simd::Kernels& k) : eval(q, k) {}
-  PartitionedTable table;
-  LineEvaluator eval;
-  RunStats stats;
-};
-
-struct Storage {
-  std::vector<std::unique_ptr<Local>> locals;
-  std::vector<HashTable> merged;
-  std::vector<Arena> display;
-};
 
 // Bytes ahead of the current line to prefetch: about four typical lines,
 // enough to hide DRAM latency at the scan rate, and within the same chunk
 // most of the time (prefetching past the mapping is harmless: it never faults).
 constexpr size_t kPrefetchAhead = 1024;
 
-void ProcessChunk(Local& local, std::string_view data, const simd::Kernels& k) {
+// The counting phase may fill this share of the budget with tables and keys;
+// the rest covers chunk buffers in flight and, at the end, the rows and
+// display text built for sorting (about as large again as the tables).
+constexpr double kTableShare = 0.45;
+
+// Sub-partitions per re-partitioning pass of a spilled partition that is
+// still too large: 4 more hash bits per level.
+constexpr int kRepartitionBits = 4;
+constexpr size_t kRepartitionFanout = size_t{1} << kRepartitionBits;
+
+struct Local {
+  Local(const Query& q, const simd::Kernels& k) : eval(q, k) {}
+  PartitionedTable table;
+  KeyBatch batch;
+  LineEvaluator eval;
+  RunStats stats;
+
+  void Flush() {
+    batch.Drain([this](uint64_t h, std::string_view key) { table.AddHashed(h, key); });
+  }
+};
+
+// Shared state of one run's spilling.
+struct Spiller {
+  Spiller(std::string dir, uint64_t per_thread) : store(std::move(dir), kPartitions), per_thread_budget(per_thread) {}
+  SpillStore store;
+  uint64_t per_thread_budget;
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  absl::Status error;
+
+  void Fail(absl::Status s) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (error.ok()) error = std::move(s);
+    failed = true;
+  }
+
+  // Writes every partition of `t` to its spill file and empties `t`.
+  void Spill(PartitionedTable& t) {
+    std::string buf;
+    for (size_t p = 0; p < kPartitions && !failed; ++p) {
+      buf.clear();
+      for (const Entry& e : t.partition(p).slots()) {
+        if (e.key == nullptr) continue;
+        AppendVarint(buf, e.len);
+        buf.append(e.key, e.len);
+        AppendVarint(buf, e.count);
+      }
+      if (buf.empty()) continue;
+      if (absl::Status s = store.Append(p, buf); !s.ok()) Fail(std::move(s));
+    }
+    store.CountSpill();
+    t.Clear();
+  }
+};
+
+void ProcessChunk(Local& local, std::string_view data, const simd::Kernels& k, Spiller& spiller) {
   const char* p = data.data();
   const char* end = p + data.size();
   RunStats& st = local.stats;
   while (p < end) {
-    // Stream the mapping into cache ahead of the scan: the hardware
-    // prefetcher stops at page boundaries, so ask for bytes a few lines on.
+    // Stream the data into cache ahead of the scan: the hardware prefetcher
+    // stops at page boundaries, so ask for bytes a few lines on.
     __builtin_prefetch(p + kPrefetchAhead);
     __builtin_prefetch(p + kPrefetchAhead + 64);
     __builtin_prefetch(p + kPrefetchAhead + 128);
@@ -56,10 +100,15 @@ void ProcessChunk(Local& local, std::string_view data, const simd::Kernels& k) {
     ++st.lines;
     bool record = false;
     switch (local.eval.Evaluate(p, static_cast<size_t>(le - p), &record)) {
-      case LineEvaluator::Outcome::kCounted:
+      case LineEvaluator::Outcome::kCounted: {
         ++st.counted;
-        local.table.Add(local.eval.key());
+        local.table.Prefetch(local.batch.Push(local.eval.key()));
+        if (local.batch.full()) {
+          local.Flush();
+          if (local.table.memory_bytes() > spiller.per_thread_budget) spiller.Spill(local.table);
+        }
         break;
+      }
       case LineEvaluator::Outcome::kFiltered:
         ++st.filtered;
         break;
@@ -70,6 +119,8 @@ void ProcessChunk(Local& local, std::string_view data, const simd::Kernels& k) {
     st.records += record ? 1 : 0;
     p = nl < end ? nl + 1 : end;
   }
+  local.Flush();
+  if (local.table.memory_bytes() > spiller.per_thread_budget) spiller.Spill(local.table);
   st.bytes += data.size();
 }
 
@@ -87,6 +138,242 @@ bool KeyTieLess(std::string_view a, std::string_view b, size_t ncol) {
   return false;
 }
 
+struct RowLess {
+  size_t ncol;
+  bool operator()(const Row& a, const Row& b) const {
+    if (a.count != b.count) return a.count > b.count;
+    int c = a.display.compare(b.display);
+    if (c != 0) return c < 0;
+    return KeyTieLess(a.key, b.key, ncol);
+  }
+};
+
+// The display text of a key: values joined by ' ', '-' for a missing one.
+void RenderDisplay(std::string_view key, size_t ncol, std::vector<std::string_view>& vals,
+                   std::string& line) {
+  DecodeKey(key, ncol, vals.data());
+  line.clear();
+  for (size_t c = 0; c < ncol; ++c) {
+    if (c > 0) line.push_back(' ');
+    if (vals[c].empty()) line.push_back('-'); else AppendDisplay(line, vals[c]);
+  }
+}
+
+// Rows of one table with their display text (kept in `arena`).
+void TableRows(const HashTable& t, size_t ncol, Arena& arena, std::vector<Row>& rows) {
+  std::vector<std::string_view> vals(ncol);
+  std::string line;
+  rows.reserve(rows.size() + t.size());
+  for (const Entry& e : t.slots()) {
+    if (e.key == nullptr) continue;
+    RenderDisplay(e.view(), ncol, vals, line);
+    const char* d = arena.Copy(line);
+    rows.push_back(Row{e.count, std::string_view(d, line.size()), e.view()});
+  }
+}
+
+// Sorts rows, keeping only the first `top` when top > 0.
+void SortRows(std::vector<Row>& rows, size_t top, size_t ncol) {
+  RowLess less{ncol};
+  if (top > 0 && top < rows.size()) {
+    std::nth_element(rows.begin(), rows.begin() + static_cast<ptrdiff_t>(top), rows.end(), less);
+    rows.resize(top);
+  }
+  tbb::parallel_sort(rows.begin(), rows.end(), less);
+}
+
+// ---- The external path: aggregate spilled partitions one by one ----------
+
+// A sorted run of rows written to a temporary file: count, display, key.
+void AppendRunRow(std::string& buf, const Row& r) {
+  AppendVarint(buf, r.count);
+  AppendVarint(buf, r.display.size());
+  buf.append(r.display);
+  AppendVarint(buf, r.key.size());
+  buf.append(r.key);
+}
+
+class RunRowReader {
+ public:
+  explicit RunRowReader(const TempFile* f) : reader_(f) {}
+  absl::StatusOr<bool> Next() {
+    absl::StatusOr<size_t> avail = reader_.Fill(30);
+    if (!avail.ok()) return avail.status();
+    if (*avail == 0) return false;
+    const char* p = reader_.data();
+    uint64_t count = 0, dlen = 0, klen = 0;
+    size_t a = ParseVarint(p, *avail, &count);
+    size_t b = a == 0 ? 0 : ParseVarint(p + a, *avail - a, &dlen);
+    if (a == 0 || b == 0) return absl::DataLossError("corrupt temporary run data");
+    avail = reader_.Fill(a + b + dlen + 10);
+    if (!avail.ok()) return avail.status();
+    p = reader_.data();
+    size_t c = ParseVarint(p + a + b + dlen, *avail - a - b - dlen, &klen);
+    if (c == 0) return absl::DataLossError("corrupt temporary run data");
+    avail = reader_.Fill(a + b + dlen + c + klen);
+    if (!avail.ok()) return avail.status();
+    if (*avail < a + b + dlen + c + klen) return absl::DataLossError("corrupt temporary run data");
+    p = reader_.data();
+    display_.assign(p + a + b, dlen);
+    key_.assign(p + a + b + dlen + c, klen);
+    reader_.Consume(a + b + dlen + c + klen);
+    row_ = Row{count, display_, key_};
+    return true;
+  }
+  const Row& row() const { return row_; }
+
+ private:
+  TempReader reader_;
+  std::string display_, key_;
+  Row row_;
+};
+
+struct ExternalState {
+  std::string dir;
+  size_t ncol;
+  size_t top;
+  uint64_t share;  // memory for one partition's aggregation
+  std::mutex mu;
+  absl::Status error;
+  std::atomic<uint64_t> spilled{0};
+  std::atomic<uint64_t> groups{0};
+  // Results: sorted runs (full output) or the top rows of each partition.
+  std::vector<std::unique_ptr<TempFile>> runs;
+  std::vector<std::string> top_rows;  // encoded run rows, for top-N
+
+  void Fail(absl::Status s) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (error.ok()) error = std::move(s);
+  }
+  bool failed() {
+    std::lock_guard<std::mutex> lock(mu);
+    return !error.ok();
+  }
+};
+
+void AggregateFile(const TempFile* file, int depth, ExternalState& ex);
+
+// Splits `file` into kRepartitionFanout files by the next hash bits and
+// aggregates each.
+void Repartition(const TempFile* file, int depth, ExternalState& ex) {
+  const int shift = 64 - kPartitionBits - kRepartitionBits * (depth + 1);
+  if (shift < 0) {
+    ex.Fail(absl::ResourceExhaustedError(
+        "the memory budget is too small for the keys of one hash partition: give a larger --memory"));
+    return;
+  }
+  std::vector<std::unique_ptr<TempFile>> subs(kRepartitionFanout);
+  std::vector<std::string> bufs(kRepartitionFanout);
+  SpillRecordReader reader(file);
+  std::string_view key;
+  uint64_t count = 0;
+  auto flush = [&](size_t i) -> absl::Status {
+    if (bufs[i].empty()) return absl::OkStatus();
+    if (subs[i] == nullptr) {
+      absl::StatusOr<std::unique_ptr<TempFile>> f = TempFile::Create(ex.dir);
+      if (!f.ok()) return f.status();
+      subs[i] = std::move(*f);
+    }
+    ex.spilled += bufs[i].size();
+    absl::Status s = subs[i]->Append(bufs[i]);
+    bufs[i].clear();
+    return s;
+  };
+  for (;;) {
+    absl::StatusOr<bool> more = reader.Next(&key, &count);
+    if (!more.ok()) return ex.Fail(more.status());
+    if (!*more) break;
+    uint64_t h = HashBytes(key.data(), key.size());
+    size_t i = (h >> shift) & (kRepartitionFanout - 1);
+    AppendVarint(bufs[i], key.size());
+    bufs[i].append(key);
+    AppendVarint(bufs[i], count);
+    if (bufs[i].size() >= (size_t{1} << 16)) {
+      if (absl::Status s = flush(i); !s.ok()) return ex.Fail(s);
+    }
+  }
+  for (size_t i = 0; i < kRepartitionFanout; ++i) {
+    if (absl::Status s = flush(i); !s.ok()) return ex.Fail(s);
+  }
+  for (size_t i = 0; i < kRepartitionFanout && !ex.failed(); ++i) {
+    if (subs[i] != nullptr) AggregateFile(subs[i].get(), depth + 1, ex);
+  }
+}
+
+void AggregateFile(const TempFile* file, int depth, ExternalState& ex) {
+  HashTable table;
+  Arena arena;
+  SpillRecordReader reader(file);
+  std::string_view key;
+  uint64_t count = 0;
+  for (;;) {
+    absl::StatusOr<bool> more = reader.Next(&key, &count);
+    if (!more.ok()) return ex.Fail(more.status());
+    if (!*more) break;
+    table.Add(HashBytes(key.data(), key.size()), key, count, &arena);
+    // Rows and display text will need about as much again as the table.
+    if (2 * (table.memory_bytes() + arena.bytes_allocated()) > ex.share) {
+      table.Clear();
+      arena.Clear();
+      return Repartition(file, depth, ex);
+    }
+  }
+  std::vector<Row> rows;
+  Arena display;
+  TableRows(table, ex.ncol, display, rows);
+  ex.groups += rows.size();
+  RowLess less{ex.ncol};
+  if (ex.top > 0 && ex.top < rows.size()) {
+    std::nth_element(rows.begin(), rows.begin() + static_cast<ptrdiff_t>(ex.top), rows.end(), less);
+    rows.resize(ex.top);
+  }
+  std::sort(rows.begin(), rows.end(), less);
+  std::string buf;
+  if (ex.top > 0) {
+    for (const Row& r : rows) AppendRunRow(buf, r);
+    std::lock_guard<std::mutex> lock(ex.mu);
+    ex.top_rows.push_back(std::move(buf));
+    return;
+  }
+  absl::StatusOr<std::unique_ptr<TempFile>> run = TempFile::Create(ex.dir);
+  if (!run.ok()) return ex.Fail(run.status());
+  for (const Row& r : rows) {
+    AppendRunRow(buf, r);
+    if (buf.size() >= (size_t{1} << 20)) {
+      ex.spilled += buf.size();
+      if (absl::Status s = (*run)->Append(buf); !s.ok()) return ex.Fail(s);
+      buf.clear();
+    }
+  }
+  ex.spilled += buf.size();
+  if (absl::Status s = (*run)->Append(buf); !s.ok()) return ex.Fail(s);
+  std::lock_guard<std::mutex> lock(ex.mu);
+  ex.runs.push_back(std::move(*run));
+}
+
+// Merges the sorted runs into the sink (a k-way merge with a heap).
+absl::Status MergeRuns(ExternalState& ex, RowSink& sink) {
+  std::vector<std::unique_ptr<RunRowReader>> readers;
+  RowLess less{ex.ncol};
+  auto greater = [&](size_t a, size_t b) { return less(readers[b]->row(), readers[a]->row()); };
+  std::priority_queue<size_t, std::vector<size_t>, decltype(greater)> heap(greater);
+  for (const auto& f : ex.runs) {
+    readers.push_back(std::make_unique<RunRowReader>(f.get()));
+    absl::StatusOr<bool> more = readers.back()->Next();
+    if (!more.ok()) return more.status();
+    if (*more) heap.push(readers.size() - 1);
+  }
+  while (!heap.empty()) {
+    size_t i = heap.top();
+    heap.pop();
+    if (absl::Status s = sink.Add(readers[i]->row()); !s.ok()) return s;
+    absl::StatusOr<bool> more = readers[i]->Next();
+    if (!more.ok()) return more.status();
+    if (*more) heap.push(i);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RunOptions::Validate() const {
@@ -95,21 +382,25 @@ absl::Status RunOptions::Validate() const {
 }
 
 RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
-                   const RunOptions& options) {
+                   const RunOptions& options, RowSink& sink) {
   auto t0 = std::chrono::steady_clock::now();
   RunResult result;
-  auto storage = std::make_shared<Storage>();
   const simd::Kernels& kernels = simd::ActiveKernels();
   const int threads = options.threads > 0 ? static_cast<int>(options.threads)
                                           : tbb::info::default_concurrency();
   tbb::task_arena arena(threads);
+  const uint64_t budget = options.memory > 0 ? options.memory : DefaultMemoryBudget();
+  const std::string temp_dir = options.temp_dir.empty() ? DefaultTempDir() : options.temp_dir;
+  Spiller spiller(temp_dir, static_cast<uint64_t>(static_cast<double>(budget) * kTableShare) /
+                                static_cast<uint64_t>(threads));
 
+  std::vector<std::unique_ptr<Local>> owned_locals;
   std::mutex locals_mu;
   tbb::enumerable_thread_specific<Local*> tls([&]() -> Local* {
     auto l = std::make_unique<Local>(query, kernels);
     Local* raw = l.get();
     std::lock_guard<std::mutex> lock(locals_mu);
-    storage->locals.push_back(std::move(l));
+    owned_locals.push_back(std::move(l));
     return raw;
   });
 
@@ -118,6 +409,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
 
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, inputs.size(), size_t{1}, [&](size_t idx) {
+      if (spiller.failed) return;
       const io::InputSpec& spec = inputs[idx];
       absl::StatusOr<io::OpenedInput> opened = io::OpenInput(spec, options.chunk_size);
       if (!opened.ok()) {
@@ -135,6 +427,10 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
           tbb::make_filter<void, io::Chunk*>(
               tbb::filter_mode::serial_in_order,
               [&](tbb::flow_control& fc) -> io::Chunk* {
+                if (spiller.failed) {
+                  fc.stop();
+                  return nullptr;
+                }
                 auto chunk = std::make_unique<io::Chunk>();
                 absl::StatusOr<bool> more = chunker.Next(*chunk);
                 if (options.progress != nullptr) {
@@ -158,7 +454,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                     std::unique_ptr<io::Chunk> owned(chunk);
                     Local& local = *tls.local();
                     uint64_t before = local.stats.lines;
-                    ProcessChunk(local, chunk->data, kernels);
+                    ProcessChunk(local, chunk->data, kernels, spiller);
                     lines_done += local.stats.lines - before;
                     chunker.Recycle(*chunk);
                   }));
@@ -175,10 +471,8 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
     });
   });
 
-  // Merge: one task per partition, each folding every thread's table of that
-  // partition into one; key bytes stay where they are.
   std::vector<Local*> locals;
-  for (auto& l : storage->locals) locals.push_back(l.get());
+  for (auto& l : owned_locals) locals.push_back(l.get());
   RunStats& st = result.stats;
   for (Local* l : locals) {
     st.lines += l->stats.lines;
@@ -191,65 +485,126 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
   st.other = st.lines - st.records;
   st.raw_bytes = raw_bytes.load();
   st.inputs = inputs.size();
-
-  storage->merged.resize(kPartitions);
-  storage->display.resize(kPartitions);
-  const size_t ncol = query.key().size();
-  std::vector<std::vector<Row>> part_rows(kPartitions);
-  arena.execute([&] {
-    tbb::parallel_for(size_t{0}, kPartitions, size_t{1}, [&](size_t p) {
-      HashTable& merged = storage->merged[p];
-      for (Local* l : locals) {
-        for (const Entry& e : l->table.partition(p).slots()) {
-          if (e.key != nullptr) merged.AddStable(e);
-        }
-      }
-      // Display text for sorting and printing: values joined by ' ', '-' for
-      // a missing one.
-      std::vector<std::string_view> vals(ncol);
-      std::string line;
-      std::vector<Row>& rows = part_rows[p];
-      rows.reserve(merged.size());
-      for (const Entry& e : merged.slots()) {
-        if (e.key == nullptr) continue;
-        DecodeKey(e.view(), ncol, vals.data());
-        line.clear();
-        for (size_t c = 0; c < ncol; ++c) {
-          if (c > 0) line.push_back(' ');
-          if (vals[c].empty()) line.push_back('-'); else AppendDisplay(line, vals[c]);
-        }
-        const char* d = storage->display[p].Copy(line);
-        rows.push_back(Row{e.count, std::string_view(d, line.size()), e.view()});
-      }
-    });
-  });
-  std::vector<Row>& rows = result.rows;
-  size_t total = 0;
-  for (auto& pr : part_rows) total += pr.size();
-  rows.reserve(total);
-  for (auto& pr : part_rows) rows.insert(rows.end(), pr.begin(), pr.end());
-  st.groups = rows.size();
-
-  auto less = [ncol](const Row& a, const Row& b) {
-    if (a.count != b.count) return a.count > b.count;
-    int c = a.display.compare(b.display);
-    if (c != 0) return c < 0;
-    return KeyTieLess(a.key, b.key, ncol);
-  };
-  arena.execute([&] {
-    if (options.top > 0 && options.top < rows.size()) {
-      std::nth_element(rows.begin(), rows.begin() + static_cast<ptrdiff_t>(options.top), rows.end(), less);
-      rows.resize(options.top);
-    }
-    tbb::parallel_sort(rows.begin(), rows.end(), less);
-  });
-
   for (absl::Status& s : errors) {
     if (!s.ok()) result.errors.push_back(std::move(s));
   }
-  result.storage = storage;
-  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return result;
+  const size_t ncol = query.key().size();
+  auto finish = [&] {
+    st.spills = spiller.store.spills();
+    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return std::move(result);
+  };
+
+  // Would the rows and display text of the in-memory result fit beside the
+  // tables? If not, or if anything was spilled already, go external.
+  uint64_t table_bytes = 0, entries_upper = 0;
+  for (Local* l : locals) {
+    table_bytes += l->table.memory_bytes();
+    entries_upper += l->table.groups();
+  }
+  const bool external = spiller.store.spills() > 0 ||
+                        table_bytes + entries_upper * (sizeof(Row) + 32) > budget;
+
+  if (!external) {
+    // Merge: one task per partition, each folding every thread's table of
+    // that partition into one; key bytes stay where they are.
+    std::vector<HashTable> merged(kPartitions);
+    std::vector<Arena> display(kPartitions);
+    std::vector<std::vector<Row>> part_rows(kPartitions);
+    arena.execute([&] {
+      tbb::parallel_for(size_t{0}, kPartitions, size_t{1}, [&](size_t p) {
+        for (Local* l : locals) {
+          for (const Entry& e : l->table.partition(p).slots()) {
+            if (e.key != nullptr) merged[p].AddStable(e);
+          }
+        }
+        TableRows(merged[p], ncol, display[p], part_rows[p]);
+      });
+    });
+    std::vector<Row> rows;
+    size_t total = 0;
+    for (auto& pr : part_rows) total += pr.size();
+    rows.reserve(total);
+    for (auto& pr : part_rows) rows.insert(rows.end(), pr.begin(), pr.end());
+    st.groups = rows.size();
+    arena.execute([&] { SortRows(rows, options.top, ncol); });
+    if (absl::Status s = sink.Begin(st); !s.ok()) {
+      result.fatal = s;
+      return finish();
+    }
+    for (const Row& r : rows) {
+      if (absl::Status s = sink.Add(r); !s.ok()) {
+        result.fatal = s;
+        return finish();
+      }
+    }
+    return finish();
+  }
+
+  // External: everything still in memory goes to the spill files too, then
+  // each partition is aggregated on its own within its share of the budget.
+  for (Local* l : locals) {
+    if (l->table.groups() > 0 && !spiller.failed) spiller.Spill(l->table);
+  }
+  if (spiller.failed) {
+    result.fatal = spiller.error;
+    return finish();
+  }
+  ExternalState ex;
+  ex.dir = temp_dir;
+  ex.ncol = ncol;
+  ex.top = options.top;
+  ex.share = budget / static_cast<uint64_t>(threads);
+  arena.execute([&] {
+    tbb::parallel_for(size_t{0}, kPartitions, size_t{1}, [&](size_t p) {
+      const TempFile* f = spiller.store.file(p);
+      if (f != nullptr && !ex.failed()) AggregateFile(f, 0, ex);
+    });
+  });
+  st.spilled_bytes = spiller.store.bytes() + ex.spilled.load();
+  if (!ex.error.ok()) {
+    result.fatal = ex.error;
+    return finish();
+  }
+  st.groups = ex.groups.load();
+  if (ex.top > 0) {
+    // Each partition kept its own top N, encoded in memory; the overall top
+    // N is among them. Put each list in a run file so one merge serves both.
+    for (const std::string& enc : ex.top_rows) {
+      absl::StatusOr<std::unique_ptr<TempFile>> f = TempFile::Create(temp_dir);
+      if (!f.ok()) {
+        result.fatal = f.status();
+        return finish();
+      }
+      if (absl::Status s = (*f)->Append(enc); !s.ok()) {
+        result.fatal = s;
+        return finish();
+      }
+      ex.runs.push_back(std::move(*f));
+    }
+  }
+  if (absl::Status s = sink.Begin(st); !s.ok()) {
+    result.fatal = s;
+    return finish();
+  }
+  if (ex.top > 0) {
+    // Merge the per-partition top lists and stop after N rows.
+    struct Limited : RowSink {
+      RowSink& inner;
+      size_t left;
+      Limited(RowSink& s, size_t n) : inner(s), left(n) {}
+      absl::Status Begin(const RunStats&) override { return absl::OkStatus(); }
+      absl::Status Add(const Row& r) override {
+        if (left == 0) return absl::OkStatus();
+        --left;
+        return inner.Add(r);
+      }
+    } limited(sink, ex.top);
+    if (absl::Status s = MergeRuns(ex, limited); !s.ok()) result.fatal = s;
+    return finish();
+  }
+  if (absl::Status s = MergeRuns(ex, sink); !s.ok()) result.fatal = s;
+  return finish();
 }
 
 }  // namespace logtally::engine

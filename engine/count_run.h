@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ namespace logtally::engine {
 
 struct RunOptions {
   size_t threads = 0;  // 0: all cores
+  uint64_t memory = 0; // budget for counting, bytes; 0: a quarter of physical memory
+  std::string temp_dir;  // for spill files; empty: $TMPDIR or /tmp
   size_t chunk_size = io::kDefaultChunkSize;
   size_t top = 0;      // 0: all groups
   // When set, raw bytes read so far (compressed bytes for archives) are added
@@ -43,19 +46,34 @@ struct RunStats {
   uint64_t raw_bytes = 0;  // bytes read from files (compressed size for archives)
   uint64_t groups = 0;
   uint64_t inputs = 0;
+  uint64_t spills = 0;        // times a thread's tables were written out
+  uint64_t spilled_bytes = 0; // bytes written to temporary files, all passes
   double seconds = 0;
 };
 
-struct RunResult {
-  std::vector<Row> rows;  // sorted, cut to the top N
-  RunStats stats;
-  std::vector<absl::Status> errors;  // one per input that failed, in input order
-  // Owns the bytes that rows point into.
-  std::shared_ptr<void> storage;
+// Receives the sorted rows at the end of a run. Begin is called once, with
+// the final counts (for --percent), before the first row.
+class RowSink {
+ public:
+  virtual ~RowSink() = default;
+  virtual absl::Status Begin(const RunStats& stats) = 0;
+  virtual absl::Status Add(const Row& row) = 0;
 };
 
+struct RunResult {
+  RunStats stats;
+  std::vector<absl::Status> errors;  // one per input that failed, in input order
+  // Set when the run itself failed (temporary files could not be written, or
+  // the sink failed): no complete result was produced.
+  absl::Status fatal;
+};
+
+// Counts `inputs` and hands the sorted rows (cut to the top N) to `sink`.
+// Within the memory budget everything stays in memory; beyond it, partitions
+// are spilled to temporary files and aggregated one by one, and the sorted
+// partition runs are merged, so no step needs all groups in memory at once.
 RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
-                   const RunOptions& options);
+                   const RunOptions& options, RowSink& sink);
 
 }  // namespace logtally::engine
 

@@ -1,5 +1,10 @@
 #include "engine/count_table.h"
 
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <new>
+
 namespace logtally::engine {
 namespace {
 
@@ -55,12 +60,37 @@ uint64_t HashBytes(const char* p, size_t n) {
   return Mix(kP1 ^ n, Mix(a ^ kP1, b ^ seed) ^ kP2);
 }
 
+void* BigAlloc(size_t bytes) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  if (bytes < kHuge) {
+    void* p = std::calloc(1, bytes);
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+  }
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  ::madvise(p, bytes, MADV_HUGEPAGE);
+  return p;
+}
+
+void BigFree(void* p, size_t bytes) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  if (p == nullptr) return;
+  if (bytes < kHuge) {
+    std::free(p);
+  } else {
+    ::munmap(p, bytes);
+  }
+}
+
 const char* Arena::Copy(std::string_view s) {
   if (s.size() > left_) {
-    size_t size = std::max(kArenaBlock, s.size());
-    blocks_.push_back(std::unique_ptr<char[]>(new char[size]));
-    cur_ = blocks_.back().get();
+    size_t size = std::max(next_block_, s.size());
+    next_block_ = std::min(next_block_ * 2, kArenaBlock);
+    blocks_.push_back(Block{static_cast<char*>(BigAlloc(size)), size});
+    cur_ = blocks_.back().p;
     left_ = size;
+    allocated_ += size;
   }
   char* dst = cur_;
   if (!s.empty()) std::memcpy(dst, s.data(), s.size());
@@ -103,7 +133,7 @@ inline bool KeyEquals(const char* a, const char* b, size_t n) {
 }  // namespace
 
 Entry* HashTable::Find(uint64_t hash, std::string_view key) {
-  size_t mask = slots_.size() - 1;
+  size_t mask = capacity_ - 1;
   size_t i = hash & mask;
   for (;;) {
     Entry& e = slots_[i];
@@ -116,20 +146,24 @@ Entry* HashTable::Find(uint64_t hash, std::string_view key) {
 }
 
 void HashTable::Grow() {
-  std::vector<Entry> old;
-  old.swap(slots_);
-  slots_.assign(old.empty() ? kInitialSlots : old.size() * 2, Entry{});
-  size_t mask = slots_.size() - 1;
-  for (const Entry& e : old) {
+  Entry* old = slots_;
+  size_t old_cap = capacity_;
+  capacity_ = old_cap == 0 ? kInitialSlots : old_cap * 2;
+  // Zeroed memory is all empty slots (key == nullptr).
+  slots_ = static_cast<Entry*>(BigAlloc(capacity_ * sizeof(Entry)));
+  size_t mask = capacity_ - 1;
+  for (size_t j = 0; j < old_cap; ++j) {
+    const Entry& e = old[j];
     if (e.key == nullptr) continue;
     size_t i = e.hash & mask;
     while (slots_[i].key != nullptr) i = (i + 1) & mask;
     slots_[i] = e;
   }
+  BigFree(old, old_cap * sizeof(Entry));
 }
 
 void HashTable::Add(uint64_t hash, std::string_view key, uint64_t count, Arena* arena) {
-  if ((size_ + 1) * kMaxLoadDenominator > slots_.size() * kMaxLoadNumerator) Grow();
+  if ((size_ + 1) * kMaxLoadDenominator > capacity_ * kMaxLoadNumerator) Grow();
   Entry* e = Find(hash, key);
   if (e->key == nullptr) {
     // An empty key still needs a non-null pointer to mark the slot used.
@@ -143,7 +177,7 @@ void HashTable::Add(uint64_t hash, std::string_view key, uint64_t count, Arena* 
 }
 
 void HashTable::AddStable(const Entry& in) {
-  if ((size_ + 1) * kMaxLoadDenominator > slots_.size() * kMaxLoadNumerator) Grow();
+  if ((size_ + 1) * kMaxLoadDenominator > capacity_ * kMaxLoadNumerator) Grow();
   Entry* e = Find(in.hash, in.view());
   if (e->key == nullptr) {
     *e = in;
@@ -151,6 +185,39 @@ void HashTable::AddStable(const Entry& in) {
     return;
   }
   e->count += in.count;
+}
+
+uint64_t KeyBatch::Push(std::string_view key) {
+  if (buf_.size() < used_ + key.size()) buf_.resize(std::max(buf_.size() * 2, used_ + key.size() + 1024));
+  if (!key.empty()) std::memcpy(buf_.data() + used_, key.data(), key.size());
+  off_[n_] = used_;
+  len_[n_] = key.size();
+  uint64_t h = HashBytes(key.data(), key.size());
+  hash_[n_] = h;
+  used_ += key.size();
+  ++n_;
+  return h;
+}
+
+void Arena::Clear() {
+  for (const Block& b : blocks_) BigFree(b.p, b.size);
+  blocks_.clear();
+  cur_ = nullptr;
+  left_ = 0;
+  used_total_ = 0;
+  allocated_ = 0;
+  next_block_ = kFirstBlock;
+}
+
+size_t PartitionedTable::memory_bytes() const {
+  size_t n = arena_.bytes_allocated();
+  for (const HashTable& t : parts_) n += t.memory_bytes();
+  return n;
+}
+
+void PartitionedTable::Clear() {
+  for (HashTable& t : parts_) t.Clear();
+  arena_.Clear();
 }
 
 size_t PartitionedTable::groups() const {

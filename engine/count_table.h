@@ -14,7 +14,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -32,22 +34,58 @@ inline constexpr size_t kInitialSlots = 16;
 // Grow at 50% load: linear probing stays short (expected ~1.5 probes on a
 // hit) and the salt makes misses cheap.
 inline constexpr size_t kMaxLoadNumerator = 1, kMaxLoadDenominator = 2;
-// Arena blocks of 1 MiB: large enough that allocation is a pointer bump,
-// small enough not to waste memory for a handful of groups.
-inline constexpr size_t kArenaBlock = size_t{1} << 20;
+// Arena blocks grow to 2 MiB: large enough that allocation is a pointer
+// bump and a block is one huge page; blocks start small (Arena) so a handful
+// of groups wastes nothing.
+inline constexpr size_t kArenaBlock = size_t{2} << 20;
 
 uint64_t HashBytes(const char* p, size_t n);
 
+// Zeroed memory for large tables and arena blocks. From 2 MiB up it is an
+// anonymous mapping advised MADV_HUGEPAGE: in a VM every page fault is
+// expensive and random probes miss the TLB, and 2 MiB pages cut both by 512x.
+// Smaller requests use calloc.
+void* BigAlloc(size_t bytes);
+void BigFree(void* p, size_t bytes);
+
 class Arena {
  public:
+  Arena() = default;
+  Arena(Arena&& o) noexcept { *this = std::move(o); }
+  Arena& operator=(Arena&& o) noexcept {
+    if (this != &o) {
+      Clear();
+      blocks_ = std::move(o.blocks_);
+      cur_ = o.cur_;
+      left_ = o.left_;
+      used_total_ = o.used_total_;
+      allocated_ = o.allocated_;
+      next_block_ = o.next_block_;
+      o.blocks_.clear();
+      o.Clear();
+    }
+    return *this;
+  }
+  ~Arena() { Clear(); }
   const char* Copy(std::string_view s);
   size_t bytes_used() const { return used_total_; }
+  size_t bytes_allocated() const { return allocated_; }
+  void Clear();
 
  private:
-  std::vector<std::unique_ptr<char[]>> blocks_;
+  struct Block {
+    char* p;
+    size_t size;
+  };
+  std::vector<Block> blocks_;
   char* cur_ = nullptr;
   size_t left_ = 0;
   size_t used_total_ = 0;
+  size_t allocated_ = 0;
+  size_t next_block_ = kFirstBlock;
+  // Blocks start at 4 KiB and double up to kArenaBlock, so a table with a
+  // handful of groups (64 partitions' worth of display arenas) stays small.
+  static constexpr size_t kFirstBlock = size_t{4} << 10;
 };
 
 struct Entry {
@@ -61,6 +99,21 @@ struct Entry {
 class HashTable {
  public:
   HashTable() = default;
+  HashTable(HashTable&& o) noexcept
+      : slots_(std::exchange(o.slots_, nullptr)), capacity_(std::exchange(o.capacity_, 0)),
+        size_(std::exchange(o.size_, 0)) {}
+  HashTable& operator=(HashTable&& o) noexcept {
+    if (this != &o) {
+      Clear();
+      slots_ = std::exchange(o.slots_, nullptr);
+      capacity_ = std::exchange(o.capacity_, 0);
+      size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+  }
+  HashTable(const HashTable&) = delete;
+  HashTable& operator=(const HashTable&) = delete;
+  ~HashTable() { Clear(); }
   // Adds `count` to the group `key` with hash `hash`; copies the key into
   // `arena` when the group is new (or stores `stable_key` when given: a key
   // that already lives in an arena).
@@ -68,15 +121,53 @@ class HashTable {
   void AddStable(const Entry& e);
 
   size_t size() const { return size_; }
-  const std::vector<Entry>& slots() const { return slots_; }
-  size_t memory_bytes() const { return slots_.capacity() * sizeof(Entry); }
+  std::span<const Entry> slots() const { return {slots_, capacity_}; }
+  void Clear() {
+    if (slots_ != nullptr) BigFree(slots_, capacity_ * sizeof(Entry));
+    slots_ = nullptr;
+    capacity_ = 0;
+    size_ = 0;
+  }
+  // Starts loading the slot `hash` probes first, so a later Add finds it in
+  // cache (harmless if the table grows in between).
+  void Prefetch(uint64_t hash) const {
+    if (capacity_ != 0) __builtin_prefetch(&slots_[hash & (capacity_ - 1)]);
+  }
+  size_t memory_bytes() const { return capacity_ * sizeof(Entry); }
 
  private:
   Entry* Find(uint64_t hash, std::string_view key);
   void Grow();
 
-  std::vector<Entry> slots_;
+  Entry* slots_ = nullptr;  // capacity_ entries, a power of two (or none)
+  size_t capacity_ = 0;
   size_t size_ = 0;
+};
+
+// Keys waiting to be counted: hashing a batch and prefetching its slots
+// before inserting hides most cache misses when the groups outgrow the cache.
+// 16 keys: enough misses in flight to cover DRAM latency, small enough that
+// the batch itself stays in L1.
+class KeyBatch {
+ public:
+  static constexpr size_t kSize = 16;
+  bool full() const { return n_ == kSize; }
+  // Copies `key` in; returns its hash.
+  uint64_t Push(std::string_view key);
+  template <typename Fn>
+  void Drain(Fn&& fn) {
+    for (size_t i = 0; i < n_; ++i) fn(hash_[i], std::string_view(buf_.data() + off_[i], len_[i]));
+    n_ = 0;
+    used_ = 0;
+  }
+
+ private:
+  std::string buf_;
+  size_t used_ = 0;
+  size_t n_ = 0;
+  size_t off_[kSize];
+  size_t len_[kSize];
+  uint64_t hash_[kSize];
 };
 
 // One thread's tables, one per partition, and the arena for its keys.
@@ -88,8 +179,14 @@ class PartitionedTable {
     uint64_t h = HashBytes(key.data(), key.size());
     parts_[PartitionOf(h)].Add(h, key, 1, &arena_);
   }
+  void AddHashed(uint64_t h, std::string_view key) { parts_[PartitionOf(h)].Add(h, key, 1, &arena_); }
+  void Prefetch(uint64_t h) const { parts_[PartitionOf(h)].Prefetch(h); }
   HashTable& partition(size_t p) { return parts_[p]; }
   size_t groups() const;
+  // Slots plus key bytes held, for the memory budget.
+  size_t memory_bytes() const;
+  // Drops every group and frees the memory (after a spill).
+  void Clear();
 
  private:
   HashTable parts_[kPartitions];

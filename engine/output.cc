@@ -96,109 +96,111 @@ void AppendDisplay(std::string& out, std::string_view v) {
   }
 }
 
-absl::Status WriteRows(const std::vector<Row>& rows, const WriteOptions& opt, io::OutputFile& out) {
-  const size_t ncol = opt.columns.size();
-  std::vector<std::string_view> raw(ncol);
-  std::string buf;
-  std::string disp;
-  // 1 MiB of formatted output per write(2).
-  constexpr size_t kFlushAt = size_t{1} << 20;
-  auto flush = [&]() -> absl::Status {
-    absl::Status s = out.Write(buf);
-    buf.clear();
-    return s;
-  };
-  // The displayed values of one row, one per column ("-" when missing).
-  auto column_values = [&](const Row& r, std::vector<std::string>& vals) {
-    DecodeKey(r.key, ncol, raw.data());
-    vals.resize(ncol);
+// 1 MiB of formatted output per write(2).
+constexpr size_t kFlushAt = size_t{1} << 20;
+
+RowWriter::RowWriter(const WriteOptions& opt, io::OutputFile& out)
+    : opt_(opt), out_(out), raw_(opt.columns.size()), vals_(opt.columns.size()) {
+  names_.resize(opt.columns.size());
+  for (size_t c = 0; c < opt.columns.size(); ++c) AppendDisplay(names_[c], opt.columns[c]);
+  Header();
+}
+
+void RowWriter::Header() {
+  if (opt_.format != OutputFormat::kTsv && opt_.format != OutputFormat::kCsv) return;
+  const bool csv = opt_.format == OutputFormat::kCsv;
+  const char sep = csv ? ',' : '\t';
+  for (const std::string& n : names_) {
+    if (csv) AppendCsvField(buf_, n); else buf_.append(n);
+    buf_.push_back(sep);
+  }
+  buf_.append("count");
+  if (opt_.percent) {
+    buf_.push_back(sep);
+    buf_.append("percent");
+  }
+  buf_.push_back('\n');
+}
+
+absl::Status RowWriter::MaybeFlush() {
+  if (buf_.size() < kFlushAt) return absl::OkStatus();
+  absl::Status s = out_.Write(buf_);
+  buf_.clear();
+  return s;
+}
+
+absl::Status RowWriter::Add(const Row& r) {
+  const size_t ncol = names_.size();
+  auto column_values = [&] {
+    DecodeKey(r.key, ncol, raw_.data());
     for (size_t c = 0; c < ncol; ++c) {
-      vals[c].clear();
-      AppendDisplay(vals[c], raw[c]);
+      vals_[c].clear();
+      AppendDisplay(vals_[c], raw_[c]);
     }
   };
-  std::vector<std::string> vals;
-
-  switch (opt.format) {
+  switch (opt_.format) {
     case OutputFormat::kText:
-      for (const Row& r : rows) {
-        if (opt.percent) {
-          absl::StrAppendFormat(&buf, "%7d %6s%% ", r.count, Percent(r.count, opt.counted));
-        } else {
-          absl::StrAppendFormat(&buf, "%7d ", r.count);
-        }
-        buf.append(r.display);
-        buf.push_back('\n');
-        if (buf.size() >= kFlushAt) {
-          if (absl::Status s = flush(); !s.ok()) return s;
-        }
+      if (opt_.percent) {
+        absl::StrAppendFormat(&buf_, "%7d %6s%% ", r.count, Percent(r.count, opt_.counted));
+      } else {
+        absl::StrAppendFormat(&buf_, "%7d ", r.count);
       }
+      buf_.append(r.display);
+      buf_.push_back('\n');
       break;
     case OutputFormat::kTsv:
     case OutputFormat::kCsv: {
-      const bool csv = opt.format == OutputFormat::kCsv;
+      const bool csv = opt_.format == OutputFormat::kCsv;
       const char sep = csv ? ',' : '\t';
+      column_values();
       for (size_t c = 0; c < ncol; ++c) {
-        disp.clear();
-        AppendDisplay(disp, opt.columns[c]);
-        if (csv) AppendCsvField(buf, disp); else buf.append(disp);
-        buf.push_back(sep);
+        std::string_view d = vals_[c].empty() ? std::string_view("-") : std::string_view(vals_[c]);
+        if (csv) AppendCsvField(buf_, d); else buf_.append(d);
+        buf_.push_back(sep);
       }
-      buf.append("count");
-      if (opt.percent) {
-        buf.push_back(sep);
-        buf.append("percent");
+      absl::StrAppend(&buf_, r.count);
+      if (opt_.percent) {
+        buf_.push_back(sep);
+        buf_.append(Percent(r.count, opt_.counted));
       }
-      buf.push_back('\n');
-      for (const Row& r : rows) {
-        column_values(r, vals);
-        for (size_t c = 0; c < ncol; ++c) {
-          std::string_view d = vals[c].empty() ? std::string_view("-") : std::string_view(vals[c]);
-          if (csv) AppendCsvField(buf, d); else buf.append(d);
-          buf.push_back(sep);
-        }
-        absl::StrAppend(&buf, r.count);
-        if (opt.percent) {
-          buf.push_back(sep);
-          buf.append(Percent(r.count, opt.counted));
-        }
-        buf.push_back('\n');
-        if (buf.size() >= kFlushAt) {
-          if (absl::Status s = flush(); !s.ok()) return s;
-        }
-      }
+      buf_.push_back('\n');
       break;
     }
     case OutputFormat::kJson:
     case OutputFormat::kNdjson: {
-      const bool array = opt.format == OutputFormat::kJson;
-      std::vector<std::string> names(ncol);
-      for (size_t c = 0; c < ncol; ++c) AppendDisplay(names[c], opt.columns[c]);
-      if (array) buf.append(rows.empty() ? "[" : "[\n");
-      for (size_t i = 0; i < rows.size(); ++i) {
-        const Row& r = rows[i];
-        column_values(r, vals);
-        buf.push_back('{');
-        for (size_t c = 0; c < ncol; ++c) {
-          AppendJsonString(buf, names[c]);
-          buf.push_back(':');
-          if (raw[c].empty()) buf.append("null"); else AppendJsonString(buf, vals[c]);
-          buf.push_back(',');
-        }
-        absl::StrAppend(&buf, "\"count\":", r.count);
-        if (opt.percent) absl::StrAppend(&buf, ",\"percent\":", Percent(r.count, opt.counted));
-        buf.push_back('}');
-        if (array && i + 1 < rows.size()) buf.push_back(',');
-        buf.push_back('\n');
-        if (buf.size() >= kFlushAt) {
-          if (absl::Status s = flush(); !s.ok()) return s;
-        }
+      if (opt_.format == OutputFormat::kJson) buf_.append(rows_ == 0 ? "[\n" : ",\n");
+      column_values();
+      buf_.push_back('{');
+      for (size_t c = 0; c < ncol; ++c) {
+        AppendJsonString(buf_, names_[c]);
+        buf_.push_back(':');
+        if (raw_[c].empty()) buf_.append("null"); else AppendJsonString(buf_, vals_[c]);
+        buf_.push_back(',');
       }
-      if (array) buf.append("]\n");
+      absl::StrAppend(&buf_, "\"count\":", r.count);
+      if (opt_.percent) absl::StrAppend(&buf_, ",\"percent\":", Percent(r.count, opt_.counted));
+      buf_.push_back('}');
+      if (opt_.format == OutputFormat::kNdjson) buf_.push_back('\n');
       break;
     }
   }
-  return flush();
+  ++rows_;
+  return MaybeFlush();
+}
+
+absl::Status RowWriter::Finish() {
+  if (opt_.format == OutputFormat::kJson) buf_.append(rows_ == 0 ? "[]\n" : "\n]\n");
+  absl::Status s = out_.Write(buf_);
+  buf_.clear();
+  return s;
+}
+
+absl::Status WriteRows(const std::vector<Row>& rows, const WriteOptions& opt, io::OutputFile& out) {
+  RowWriter w(opt, out);
+  for (const Row& r : rows) {
+    if (absl::Status s = w.Add(r); !s.ok()) return s;
+  }
+  return w.Finish();
 }
 
 }  // namespace logtally::engine

@@ -38,6 +38,27 @@ struct WriteOptions {
   std::vector<std::string> columns;
 };
 
+// Streams rows, in order, to `out` in the chosen format.
+class RowWriter {
+ public:
+  RowWriter(const WriteOptions& opt, io::OutputFile& out);
+  absl::Status Add(const Row& r);
+  // Writes what is buffered and the format's closing bytes.
+  absl::Status Finish();
+
+ private:
+  absl::Status MaybeFlush();
+  void Header();
+
+  const WriteOptions& opt_;
+  io::OutputFile& out_;
+  std::vector<std::string_view> raw_;
+  std::vector<std::string> vals_;
+  std::vector<std::string> names_;  // escaped column names (JSON)
+  std::string buf_;
+  size_t rows_ = 0;
+};
+
 // Writes rows in order to `out`.
 absl::Status WriteRows(const std::vector<Row>& rows, const WriteOptions& opt, io::OutputFile& out);
 

@@ -78,7 +78,7 @@ class BoostStream final : public ByteStream {
       : raw_(std::move(raw)),
         name_(std::move(name)),
         filter_(Traits::Make()),
-        in_(std::make_unique<char[]>(kInputBufferSize)) {}
+        in_(std::make_unique_for_overwrite<char[]>(kInputBufferSize)) {}
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
     if (!status_.ok()) return status_;

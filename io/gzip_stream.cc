@@ -50,8 +50,9 @@ class GzipStream final : public ByteStream {
   GzipStream(std::unique_ptr<ByteStream> raw, std::string name)
       : raw_(std::move(raw)),
         name_(std::move(name)),
-        in_(std::make_unique<uint8_t[]>(kInputBufferSize)),
-        state_(std::make_unique<inflate_state>()) {
+        in_(std::make_unique_for_overwrite<uint8_t[]>(kInputBufferSize)),
+        // Not zeroed: isal_inflate_init sets what ISA-L reads before writing.
+        state_(std::make_unique_for_overwrite<inflate_state>()) {
     isal_inflate_init(state_.get());
     StartMember();
     state_->next_in = in_.get();

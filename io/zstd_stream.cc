@@ -28,6 +28,9 @@ constexpr int kWindowLogMax = 27;
 // header descriptor, from which libzstd tells how much more header it needs.
 constexpr size_t kFrameStartBytes = 5;
 
+// Size of a zstd block header (RFC 8878, section 3.1.1.2).
+constexpr size_t kBlockHeaderBytes = 3;
+
 struct DCtxDeleter {
   void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
 };
@@ -38,7 +41,7 @@ class ZstdStream final : public ByteStream {
       : raw_(std::move(raw)),
         name_(std::move(name)),
         dctx_(dctx),
-        in_(std::make_unique<char[]>(kInputBufferSize)) {}
+        in_(std::make_unique_for_overwrite<char[]>(kInputBufferSize)) {}
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
     if (!status_.ok()) return status_;
@@ -52,7 +55,7 @@ class ZstdStream final : public ByteStream {
       // buffer; only a skippable frame's payload is ever larger). Decoding
       // then does not depend on how the raw stream happens to be cut, and
       // libzstd decodes from our buffer without copying into its own.
-      const size_t want = std::min(next_input_hint_, kInputBufferSize);
+      const size_t want = std::min(UnitHint(), kInputBufferSize);
       if (!flush_only && in_end_ - in_pos_ < want && !raw_eof_) {
         if (produced > 0) return produced;  // do not block while holding output
         if (absl::Status s = Refill(); !s.ok()) return Fail(std::move(s), produced);
@@ -76,13 +79,13 @@ class ZstdStream final : public ByteStream {
         continue;
       }
 
-      // Offer only what libzstd asked for (its return value: the rest of the
-      // current block plus the next block's 3-byte header). A call then
-      // decodes at most one block, so when a block is corrupt every byte of
-      // the blocks before it has already been returned: libzstd reports no
-      // progress at all from a call that fails. (With the whole frame at hand
-      // it would also take a single-pass shortcut with the same problem.)
-      const size_t feed = flush_only ? 0 : std::min(in_end_ - in_pos_, next_input_hint_);
+      // Offer one unit at a time (see UnitHint). libzstd reports no progress
+      // at all from a call that fails, so a call must not both flush good
+      // blocks and meet a bad one: decoding one unit per call, after any
+      // pending output was flushed on its own, returns every byte of the
+      // blocks before a corrupt one first. (With a whole frame at hand libzstd
+      // would also take a single-pass shortcut with the same problem.)
+      const size_t feed = flush_only ? 0 : std::min(in_end_ - in_pos_, UnitHint());
       ZSTD_inBuffer in{in_.get(), in_pos_ + feed, in_pos_};
       ZSTD_outBuffer out{buf, n, produced};
       const size_t ret = ZSTD_decompressStream(dctx_.get(), &out, &in);
@@ -119,6 +122,16 @@ class ZstdStream final : public ByteStream {
   uint64_t raw_offset() const override { return ConsumedOffset(); }
 
  private:
+  // Input for the next call. libzstd's hint is the rest of the current unit
+  // (frame header, block or checksum) plus, after a block, the next block's
+  // 3-byte header. Holding those 3 bytes back keeps the next block's header
+  // out of the call that decodes (and flushes) this block; when the hint had
+  // no header in it, the unit just arrives in two calls.
+  size_t UnitHint() const {
+    return next_input_hint_ > kBlockHeaderBytes ? next_input_hint_ - kBlockHeaderBytes
+                                                : next_input_hint_;
+  }
+
   // Moves the unconsumed input to the front of the buffer and appends one
   // read's worth from the raw stream. A zero-length read is the end of input.
   absl::Status Refill() {

@@ -1,0 +1,174 @@
+#include "engine/spill.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "io/absl_compat.h"
+
+namespace logtally::engine {
+
+absl::StatusOr<std::unique_ptr<TempFile>> TempFile::Create(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    // A file system without O_TMPFILE: create, then unlink at once.
+    std::string tmpl = absl::StrCat(dir, "/logtally-spill-XXXXXX");
+    fd = ::mkstemp(tmpl.data());
+    if (fd >= 0) ::unlink(tmpl.c_str());
+  }
+  if (fd < 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot create a temporary file in ", dir, ": ", std::strerror(errno),
+        " (choose another directory with --temp-dir, or a larger --memory)"));
+  }
+  return std::unique_ptr<TempFile>(new TempFile(fd, dir));
+}
+
+TempFile::~TempFile() { ::close(fd_); }
+
+absl::Status TempFile::Append(std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(size_));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot write temporary data to ", dir_, ": ", std::strerror(errno), " after ", size_,
+          " bytes (free space there, choose another directory with --temp-dir, or give a larger "
+          "--memory)"));
+    }
+    size_ += static_cast<uint64_t>(n);
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> TempFile::ReadAt(uint64_t offset, char* buf, size_t n) const {
+  for (;;) {
+    ssize_t got = ::pread(fd_, buf, n, static_cast<off_t>(offset));
+    if (got >= 0) return static_cast<size_t>(got);
+    if (errno == EINTR) continue;
+    return absl::DataLossError(
+        absl::StrCat("cannot read temporary data in ", dir_, ": ", std::strerror(errno)));
+  }
+}
+
+absl::StatusOr<size_t> TempReader::Fill(size_t n) {
+  if (len_ - pos_ >= n) return len_ - pos_;
+  // Move the unread tail to the front, grow if one record is larger.
+  std::memmove(buf_.data(), buf_.data() + pos_, len_ - pos_);
+  len_ -= pos_;
+  pos_ = 0;
+  if (buf_.size() < n) buf_.resize(n);
+  while (len_ < n && offset_ < file_->size()) {
+    absl::StatusOr<size_t> got = file_->ReadAt(offset_, buf_.data() + len_, buf_.size() - len_);
+    if (!got.ok()) return got.status();
+    if (*got == 0) break;
+    len_ += *got;
+    offset_ += *got;
+  }
+  return len_ - pos_;
+}
+
+void AppendVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+size_t ParseVarint(const char* p, size_t avail, uint64_t* v) {
+  uint64_t x = 0;
+  for (size_t i = 0; i < avail && i < 10; ++i) {
+    uint8_t b = static_cast<uint8_t>(p[i]);
+    x |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
+    if ((b & 0x80) == 0) {
+      *v = x;
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
+absl::StatusOr<bool> SpillRecordReader::Next(std::string_view* key, uint64_t* count) {
+  // A record header is at most 10 bytes of varint.
+  absl::StatusOr<size_t> avail = reader_.Fill(10);
+  if (!avail.ok()) return avail.status();
+  if (*avail == 0) return false;
+  uint64_t len = 0;
+  size_t used = ParseVarint(reader_.data(), *avail, &len);
+  if (used == 0) return absl::DataLossError("corrupt temporary spill data (key length)");
+  avail = reader_.Fill(used + len + 10);
+  if (!avail.ok()) return avail.status();
+  if (*avail < used + len + 1) return absl::DataLossError("corrupt temporary spill data (short)");
+  const char* p = reader_.data();
+  key_.assign(p + used, len);
+  size_t cused = ParseVarint(p + used + len, *avail - used - len, count);
+  if (cused == 0) return absl::DataLossError("corrupt temporary spill data (count)");
+  reader_.Consume(used + len + cused);
+  *key = key_;
+  return true;
+}
+
+SpillStore::SpillStore(std::string dir, size_t partitions)
+    : dir_(std::move(dir)), files_(partitions), mus_(new std::mutex[partitions]) {}
+
+absl::Status SpillStore::Append(size_t partition, std::string_view records) {
+  std::lock_guard<std::mutex> lock(mus_[partition]);
+  if (files_[partition] == nullptr) {
+    absl::StatusOr<std::unique_ptr<TempFile>> f = TempFile::Create(dir_);
+    if (!f.ok()) return f.status();
+    files_[partition] = std::move(*f);
+  }
+  return files_[partition]->Append(records);
+}
+
+uint64_t SpillStore::bytes() const {
+  uint64_t n = 0;
+  for (const auto& f : files_) n += f != nullptr ? f->size() : 0;
+  return n;
+}
+
+absl::StatusOr<uint64_t> ParseSize(std::string_view s) {
+  if (s.empty()) return absl::InvalidArgumentError("empty size");
+  uint64_t mult = 1;
+  char last = s.back();
+  if (last == 'b' || last == 'B') {
+    s.remove_suffix(1);
+    if (s.empty()) return absl::InvalidArgumentError("bad size");
+    last = s.back();
+  }
+  switch (last) {
+    case 'k': case 'K': mult = uint64_t{1} << 10; break;
+    case 'm': case 'M': mult = uint64_t{1} << 20; break;
+    case 'g': case 'G': mult = uint64_t{1} << 30; break;
+    case 't': case 'T': mult = uint64_t{1} << 40; break;
+    default: break;
+  }
+  if (mult != 1) s.remove_suffix(1);
+  if (s.empty() || s.size() > 12) return absl::InvalidArgumentError(absl::StrCat("bad size '", AV(s), "'"));
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return absl::InvalidArgumentError(absl::StrCat("bad size '", AV(s), "'"));
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v * mult;
+}
+
+uint64_t DefaultMemoryBudget() {
+  long pages = ::sysconf(_SC_PHYS_PAGES);
+  long page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return uint64_t{1} << 30;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 4;
+}
+
+std::string DefaultTempDir() {
+  const char* t = std::getenv("TMPDIR");
+  return t != nullptr && *t != 0 ? std::string(t) : std::string("/tmp");
+}
+
+}  // namespace logtally::engine

@@ -1,0 +1,113 @@
+// Temporary files for counting beyond the memory budget (issue 5), in the
+// spirit of GNU sort's spill files and DuckDB's partition flush.
+//
+// Every temporary file is created unlinked (O_TMPFILE, or mkstemp + unlink):
+// it has no name from the start, so nothing is left behind on success, on an
+// error, on Ctrl-C or on a crash; the kernel frees the space when the file is
+// closed. Records are compact: varint key length, key bytes, varint count.
+// A full disk or an unwritable directory is an error value naming the
+// directory, never a short file read back as data.
+#ifndef LOGTALLY_ENGINE_SPILL_H_
+#define LOGTALLY_ENGINE_SPILL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace logtally::engine {
+
+class TempFile {
+ public:
+  static absl::StatusOr<std::unique_ptr<TempFile>> Create(const std::string& dir);
+  ~TempFile();
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  absl::Status Append(std::string_view bytes);
+  uint64_t size() const { return size_; }
+  // Reads up to n bytes at `offset`; returns bytes read (0 at the end).
+  absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const;
+
+ private:
+  TempFile(int fd, std::string dir) : fd_(fd), dir_(std::move(dir)) {}
+  int fd_;
+  std::string dir_;
+  uint64_t size_ = 0;
+};
+
+// Sequential buffered reader over a TempFile.
+class TempReader {
+ public:
+  explicit TempReader(const TempFile* file, size_t buffer = size_t{1} << 16)
+      : file_(file), buf_(buffer) {}
+  // Makes at least `n` bytes available at data() unless the file ends first;
+  // returns the bytes available.
+  absl::StatusOr<size_t> Fill(size_t n);
+  const char* data() const { return buf_.data() + pos_; }
+  void Consume(size_t n) { pos_ += n; }
+  bool AtEnd() const { return pos_ == len_ && offset_ >= file_->size(); }
+
+ private:
+  const TempFile* file_;
+  std::vector<char> buf_;
+  size_t pos_ = 0, len_ = 0;
+  uint64_t offset_ = 0;
+};
+
+// One record: key and count. Returns false at a clean end of input.
+void AppendVarint(std::string& out, uint64_t v);
+// Parses a varint at p (at most `avail` bytes); returns bytes used, 0 if short.
+size_t ParseVarint(const char* p, size_t avail, uint64_t* v);
+
+// Reads the (key, count) records of a spill file one by one.
+class SpillRecordReader {
+ public:
+  explicit SpillRecordReader(const TempFile* f) : reader_(f, size_t{1} << 20) {}
+  // Returns false at the end; key stays valid until the next call.
+  absl::StatusOr<bool> Next(std::string_view* key, uint64_t* count);
+
+ private:
+  TempReader reader_;
+  std::string key_;
+};
+
+// A set of spill files, one per partition, created on first use. Append is
+// thread-safe per partition.
+class SpillStore {
+ public:
+  SpillStore(std::string dir, size_t partitions);
+  absl::Status Append(size_t partition, std::string_view records);
+  const TempFile* file(size_t p) const { return files_[p].get(); }
+  uint64_t bytes() const;
+  size_t spills() const { return spills_; }
+  void CountSpill() {
+    std::lock_guard<std::mutex> lock(count_mu_);
+    ++spills_;
+  }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  std::vector<std::unique_ptr<TempFile>> files_;
+  std::unique_ptr<std::mutex[]> mus_;
+  std::mutex count_mu_;
+  size_t spills_ = 0;
+};
+
+// Parses "256M", "1G", "512K", "1000000" (bytes); binary units.
+absl::StatusOr<uint64_t> ParseSize(std::string_view s);
+// A quarter of physical memory: the default budget.
+uint64_t DefaultMemoryBudget();
+// $TMPDIR, else /tmp.
+std::string DefaultTempDir();
+
+}  // namespace logtally::engine
+
+#endif  // LOGTALLY_ENGINE_SPILL_H_
