@@ -26,7 +26,8 @@ bool ParseIpv4(std::string_view s, IpAddr* out) {
       v = v * 10 + static_cast<unsigned>(s[i] - '0');
       ++i;
     }
-    if (i == start || v > 255) return false;
+    // No leading zeros ("010" is octal to some parsers): rejected, as inet_pton does.
+    if (i == start || v > 255 || (i - start > 1 && s[start] == '0')) return false;
     a.bytes[part] = static_cast<uint8_t>(v);
   }
   if (i != s.size()) return false;

@@ -263,6 +263,7 @@ Header ParseHeader(const char* line, size_t in_pos) {
       skip_spaces();
     }
   }
+  skip_spaces();
   if (size_t e = word_end(); e != 0 && s.substr(p, e - p) == "kernel:") {
     p = e;
     skip_spaces();
@@ -281,6 +282,7 @@ Header ParseHeader(const char* line, size_t in_pos) {
       }
     }
   }
+  skip_spaces();
   size_t e = s.size();
   while (e > p && s[e - 1] == ' ') --e;
   h.prefix = s.substr(p, e - p);

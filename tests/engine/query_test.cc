@@ -16,6 +16,8 @@ TEST(IpTest, ParsesV4AndV6) {
   EXPECT_FALSE(ParseIp("256.1.1.1", &a));
   EXPECT_FALSE(ParseIp("1.2.3", &a));
   EXPECT_FALSE(ParseIp("1.2.3.4.5", &a));
+  EXPECT_FALSE(ParseIp("010.1.1.1", &a));  // leading zeros: ambiguous, refused
+  EXPECT_TRUE(ParseIp("10.0.0.0", &a));
   EXPECT_TRUE(ParseIp("2001:0db8:0000:f101:0000:0000:0000:0002", &a));
   EXPECT_TRUE(a.v6);
   IpAddr b;
