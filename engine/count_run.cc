@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <mutex>
 #include <queue>
@@ -83,7 +84,9 @@ struct Spiller {
   }
 };
 
-void ProcessChunk(Local& local, std::string_view data, const simd::Kernels& k, Spiller& spiller) {
+void ProcessChunk(Local& local, std::string_view data, const simd::Kernels& k, Spiller& spiller,
+                  const YearResolver& years) {
+  local.eval.SetYears(&years);
   const char* p = data.data();
   const char* end = p + data.size();
   RunStats& st = local.stats;
@@ -417,6 +420,12 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
         return;
       }
       io::Chunker& chunker = *opened->chunker;
+      // BSD timestamps have no year: --year, else the file's modification
+      // time (the time of the run for a pipe).
+      const YearResolver years =
+          options.year > 0 ? YearResolver::ForYear(options.year)
+                           : YearResolver::ForMtime(opened->mtime > 0 ? opened->mtime
+                                                                      : static_cast<int64_t>(::time(nullptr)));
       const size_t max_tokens = static_cast<size_t>(threads) * 2;
       chunker.SetInFlightLimit(max_tokens);
       uint64_t reported = 0;  // raw bytes of this input already added to progress
@@ -454,7 +463,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                     std::unique_ptr<io::Chunk> owned(chunk);
                     Local& local = *tls.local();
                     uint64_t before = local.stats.lines;
-                    ProcessChunk(local, chunk->data, kernels, spiller);
+                    ProcessChunk(local, chunk->data, kernels, spiller, years);
                     lines_done += local.stats.lines - before;
                     chunker.Recycle(*chunk);
                   }));

@@ -27,6 +27,7 @@ struct RunOptions {
   size_t threads = 0;  // 0: all cores
   uint64_t memory = 0; // budget for counting, bytes; 0: a quarter of physical memory
   std::string temp_dir;  // for spill files; empty: $TMPDIR or /tmp
+  int year = 0;          // --year for BSD timestamps; 0: from each file's mtime
   size_t chunk_size = io::kDefaultChunkSize;
   size_t top = 0;      // 0: all groups
   // When set, raw bytes read so far (compressed bytes for archives) are added

@@ -12,6 +12,77 @@ int HexVal(char c) {
 
 }  // namespace
 
+namespace {
+
+void AppendIpv4(std::string& out, const uint8_t* b) {
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) out.push_back('.');
+    out.append(std::to_string(b[i]));
+  }
+}
+
+// RFC 5952 text: lower-case hex without leading zeros, the longest run of two
+// or more zero groups (the first of equal runs) as `::`, and IPv4-mapped
+// addresses as ::ffff:a.b.c.d.
+void AppendIpv6(std::string& out, const IpAddr& ip) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint16_t g[8];
+  for (int i = 0; i < 8; ++i)
+    g[i] = static_cast<uint16_t>(ip.bytes[2 * i] << 8 | ip.bytes[2 * i + 1]);
+  if (g[0] == 0 && g[1] == 0 && g[2] == 0 && g[3] == 0 && g[4] == 0 && g[5] == 0xffff) {
+    out += "::ffff:";
+    AppendIpv4(out, ip.bytes.data() + 12);
+    return;
+  }
+  int best = -1, best_len = 1;  // runs of one zero group are not compressed
+  for (int i = 0; i < 8;) {
+    if (g[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && g[j] == 0) ++j;
+    if (j - i > best_len) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  for (int i = 0; i < 8; ++i) {
+    if (i == best) {
+      out += "::";
+      i += best_len - 1;
+      continue;
+    }
+    if (i > 0 && i != best + best_len) out.push_back(':');
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      int nib = g[i] >> shift & 15;
+      if (nib != 0 || started || shift == 0) {
+        out.push_back(kHex[nib]);
+        started = true;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void AppendIp(std::string& out, const IpAddr& a) {
+  if (a.v6) {
+    AppendIpv6(out, a);
+  } else {
+    AppendIpv4(out, a.bytes.data());
+  }
+}
+
+void MaskTo(IpAddr& a, int prefix_len) {
+  int width = a.v6 ? 128 : 32;
+  for (int bit = prefix_len; bit < width; ++bit) {
+    a.bytes[bit / 8] &= static_cast<uint8_t>(~(0x80 >> (bit % 8)));
+  }
+}
+
 bool ParseIpv4(std::string_view s, IpAddr* out) {
   IpAddr a;
   size_t i = 0;

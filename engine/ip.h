@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace logtally::engine {
@@ -30,6 +31,14 @@ bool ParseCidr(std::string_view s, Cidr* out);
 
 // True when `a` is of the same family as `c` and inside it.
 bool CidrContains(const Cidr& c, const IpAddr& a);
+
+// Clears the bits after the first `prefix_len` (the network address).
+void MaskTo(IpAddr& a, int prefix_len);
+
+// Canonical text: dotted quad; IPv6 per RFC 5952 (lower-case hex, no leading
+// zeros, the longest run of two or more zero groups as `::`, IPv4-mapped
+// addresses as ::ffff:a.b.c.d).
+void AppendIp(std::string& out, const IpAddr& a);
 
 }  // namespace logtally::engine
 

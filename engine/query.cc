@@ -1,9 +1,11 @@
 #include "engine/query.h"
 
 #include <cstring>
+#include <ctime>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/port_names.h"
 #include "io/absl_compat.h"
 
 namespace logtally::engine {
@@ -70,6 +72,24 @@ absl::StatusOr<size_t> Query::SlotFor(std::string_view name) {
     f.kind = FieldKind::kHost;
   } else if (name == "PREFIX") {
     f.kind = FieldKind::kPrefix;
+  } else if (name == "service") {
+    f.kind = FieldKind::kService;
+  } else if (name == "day" || name == "hour") {
+    f.kind = name == "day" ? FieldKind::kDay : FieldKind::kHour;
+    needs_header_ = true;
+    needs_time_ = true;
+  } else if (name.size() > 5 && name.substr(name.size() - 5) == ".name" &&
+             (name.substr(0, name.size() - 5) == "DPT" || name.substr(0, name.size() - 5) == "SPT")) {
+    f.kind = FieldKind::kPortName;
+  } else if (size_t slash = name.find('/'); slash != std::string_view::npos && slash > 0 &&
+             IsNetfilterName(name.substr(0, slash)) && AllDigits(name.substr(slash + 1)) &&
+             name.size() - slash - 1 <= 3) {
+    f.kind = FieldKind::kAddrPrefix;
+    f.prefix_len = static_cast<int>(ToU64(name.substr(slash + 1)));
+    if (f.prefix_len > 128) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad key '", AV(name), "': a prefix length is at most 32 (IPv4) or 128 (IPv6)"));
+    }
   } else if (!name.empty() && name[0] == '$') {
     std::string_view num = name.substr(1);
     if (!AllDigits(num) || num.size() > 6 || ToU64(num) == 0) {
@@ -94,14 +114,43 @@ absl::StatusOr<size_t> Query::SlotFor(std::string_view name) {
   if (f.kind == FieldKind::kTime || f.kind == FieldKind::kHost || f.kind == FieldKind::kPrefix) {
     needs_header_ = true;
   }
+  // Derived fields read netfilter fields: make sure the token walk finds them.
+  auto want = [&](std::string_view key) -> absl::Status {
+    if (wanted_.size() >= WantedKeys::kMaxWantedKeys) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("too many netfilter fields (at most ", WantedKeys::kMaxWantedKeys, ")"));
+    }
+    return absl::OkStatus();
+  };
+  switch (f.kind) {
+    case FieldKind::kService:
+      if (absl::Status s = want("DPT"); !s.ok()) return s;
+      f.index = wanted_.Add("DPT");
+      f.proto = wanted_.Add("PROTO");
+      break;
+    case FieldKind::kPortName:
+      if (absl::Status s = want("DPT"); !s.ok()) return s;
+      f.index = wanted_.Add(name.substr(0, 3));
+      f.proto = wanted_.Add("PROTO");
+      break;
+    case FieldKind::kAddrPrefix:
+      if (absl::Status s = want("SRC"); !s.ok()) return s;
+      f.index = wanted_.Add(name.substr(0, name.find('/')));
+      break;
+    default:
+      break;
+  }
   if (f.kind == FieldKind::kWord) max_word_ = std::max(max_word_, f.index + 1);
   slots_.push_back(std::move(f));
   return slots_.size() - 1;
 }
 
 absl::StatusOr<Query> Query::Parse(std::string_view key_spec,
-                                   const std::vector<std::string>& conditions) {
+                                   const std::vector<std::string>& conditions,
+                                   const QueryOptions& options) {
   Query q;
+  q.options_ = options;
+  if (q.has_time_window()) q.needs_header_ = q.needs_time_ = true;
   if (key_spec.empty()) return absl::InvalidArgumentError("empty key: give -k FIELD[,FIELD...]");
   for (std::string_view name : SplitOn(key_spec, ',')) {
     if (name.empty()) return absl::InvalidArgumentError(absl::StrCat("empty field in key '", AV(key_spec), "'"));
@@ -162,7 +211,12 @@ std::vector<std::string> Query::column_names() const {
 }
 
 LineEvaluator::LineEvaluator(const Query& q, const simd::Kernels& k)
-    : q_(q), k_(k), values_(q.slots().size()), nf_(q.wanted().size()), words_(q.max_word()) {
+    : q_(q),
+      k_(k),
+      values_(q.slots().size()),
+      nf_(q.wanted().size()),
+      words_(q.max_word()),
+      derived_(q.slots().size()) {
   key_.resize(256);
 }
 
@@ -178,6 +232,21 @@ LineEvaluator::Outcome LineEvaluator::Evaluate(const char* line, size_t n, bool*
   }
   Header h;
   if (record && q_.needs_header()) h = ParseHeader(line, in_pos);
+  static const YearResolver kThisYear = YearResolver::ForMtime(static_cast<int64_t>(::time(nullptr)));
+  const YearResolver& years = years_ != nullptr ? *years_ : kThisYear;
+  Timestamp ts;
+  bool have_ts = false;
+  if (record && q_.needs_time()) {
+    have_ts = !h.time.empty() && ParseTimestamp(h.time, years, &ts);
+  }
+  if (q_.has_time_window()) {
+    // Other lines and records without a usable TIME are outside any window.
+    if (!have_ts) return record ? Outcome::kFiltered : Outcome::kOther;
+    const QueryOptions& o = q_.options();
+    if ((o.has_since && ts.epoch < o.since.start) || (o.has_until && ts.epoch >= o.until.end)) {
+      return Outcome::kFiltered;
+    }
+  }
   if (!words_.empty()) {
     for (auto& w : words_) w = {};
     SplitWords(line, n, words_.data(), words_.size());
@@ -192,6 +261,38 @@ LineEvaluator::Outcome LineEvaluator::Evaluate(const char* line, size_t n, bool*
       case FieldKind::kPrefix: values_[i] = h.prefix; break;
       case FieldKind::kLine: values_[i] = std::string_view(line, n); break;
       case FieldKind::kWord: values_[i] = words_[f.index]; break;
+      case FieldKind::kService:
+        values_[i] = record ? q_.services().Classify(nf_[f.proto], nf_[f.index], &derived_[i])
+                            : std::string_view();
+        break;
+      case FieldKind::kPortName:
+        values_[i] = record ? PortName(nf_[f.proto], nf_[f.index]) : std::string_view();
+        break;
+      case FieldKind::kDay:
+      case FieldKind::kHour: {
+        values_[i] = {};
+        if (!have_ts) break;
+        std::string& buf = derived_[i];
+        buf.resize(kHourKeyLen);
+        size_t n = f.kind == FieldKind::kDay ? FormatDay(ts, q_.options().utc, buf.data())
+                                            : FormatHour(ts, q_.options().utc, buf.data());
+        values_[i] = std::string_view(buf.data(), n);
+        break;
+      }
+      case FieldKind::kAddrPrefix: {
+        values_[i] = {};
+        IpAddr ip;
+        std::string_view base = record ? nf_[f.index] : std::string_view();
+        if (base.empty() || !ParseIp(base, &ip) || f.prefix_len > (ip.v6 ? 128 : 32)) break;
+        MaskTo(ip, f.prefix_len);
+        std::string& buf = derived_[i];
+        buf.clear();
+        AppendIp(buf, ip);
+        buf.push_back('/');
+        buf.append(std::to_string(f.prefix_len));
+        values_[i] = buf;
+        break;
+      }
     }
   }
   for (const Condition& c : q_.conditions()) {

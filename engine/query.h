@@ -15,16 +15,37 @@
 #include "absl/status/statusor.h"
 #include "engine/ip.h"
 #include "engine/netfilter.h"
+#include "engine/services.h"
+#include "engine/timestamp.h"
 
 namespace logtally::engine {
 
-enum class FieldKind { kNetfilter, kTime, kHost, kPrefix, kLine, kWord };
+enum class FieldKind {
+  kNetfilter, kTime, kHost, kPrefix, kLine, kWord,
+  // Derived fields (SPEC section 3), computed from netfilter fields:
+  kService,     // service: the category of DPT/PROTO
+  kPortName,    // DPT.name, SPT.name: the /etc/services name
+  kDay,         // day: YYYY-MM-DD of TIME
+  kHour,        // hour: YYYY-MM-DDTHH of TIME
+  kAddrPrefix,  // SRC/24, DST/48, ...: the address's network
+};
 
 struct Field {
   std::string name;   // as the user wrote it; the column header
   FieldKind kind = FieldKind::kNetfilter;
-  size_t index = 0;   // kNetfilter: index in WantedKeys; kWord: N - 1
+  size_t index = 0;   // kNetfilter, kPortName, kAddrPrefix: base key's index in
+                      // WantedKeys (DPT for kService); kWord: N - 1
+  size_t proto = 0;   // kService, kPortName: index of PROTO in WantedKeys
+  int prefix_len = 0; // kAddrPrefix
   bool NeedsRecord() const { return kind != FieldKind::kLine && kind != FieldKind::kWord; }
+};
+
+// Settings that change what derived fields and the time window mean.
+struct QueryOptions {
+  const ServiceTable* services = nullptr;  // nullptr: the built-in table
+  bool utc = false;                        // day/hour in UTC, not the log's offset
+  bool has_since = false, has_until = false;
+  TimeSpan since, until;                   // keep since.start <= t < until.end
 };
 
 struct Alternative {
@@ -45,7 +66,8 @@ class Query {
  public:
   // Parses "-k F1,F2" and the "-w" conditions. Errors are usage errors.
   static absl::StatusOr<Query> Parse(std::string_view key_spec,
-                                     const std::vector<std::string>& conditions);
+                                     const std::vector<std::string>& conditions,
+                                     const QueryOptions& options = {});
 
   const std::vector<Field>& slots() const { return slots_; }
   const std::vector<size_t>& key() const { return key_; }  // slot per key column
@@ -54,6 +76,13 @@ class Query {
   bool key_needs_record() const { return key_needs_record_; }
   bool needs_header() const { return needs_header_; }
   size_t max_word() const { return max_word_; }
+  const QueryOptions& options() const { return options_; }
+  const ServiceTable& services() const {
+    return options_.services != nullptr ? *options_.services : ServiceTable::Builtin();
+  }
+  bool has_time_window() const { return options_.has_since || options_.has_until; }
+  // TIME must be parsed into an instant (day, hour, or a time window).
+  bool needs_time() const { return needs_time_; }
   std::vector<std::string> column_names() const;
 
  private:
@@ -66,6 +95,8 @@ class Query {
   bool key_needs_record_ = false;
   bool needs_header_ = false;
   size_t max_word_ = 0;
+  bool needs_time_ = false;
+  QueryOptions options_;
 };
 
 // Per-line evaluation; one per thread (it owns scratch space).
@@ -74,6 +105,10 @@ class LineEvaluator {
   enum class Outcome { kCounted, kFiltered, kOther };
 
   LineEvaluator(const Query& q, const simd::Kernels& k);
+
+  // The year rule for BSD timestamps of the input being read (day, hour and
+  // the time window need it). Must outlive the evaluations.
+  void SetYears(const YearResolver* years) { years_ = years; }
 
   // Evaluates one line (no '\n', no trailing '\r'). On kCounted the encoded
   // key is in key(); `is_record` tells whether the line held a record.
@@ -87,6 +122,8 @@ class LineEvaluator {
   std::vector<std::string_view> values_;   // per slot
   std::vector<std::string_view> nf_;       // per wanted netfilter key
   std::vector<std::string_view> words_;
+  std::vector<std::string> derived_;       // per slot: text of a derived value
+  const YearResolver* years_ = nullptr;
   std::string key_;  // scratch, sized up as needed; the key is its first key_len_ bytes
   size_t key_len_ = 0;
 };

@@ -190,6 +190,7 @@ absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size) 
     }
   }
   in.format = Sniff(std::string_view(head, head_len));
+  if (regular) in.mtime = static_cast<int64_t>(st.st_mtime);
 
   if (regular && in.format == Format::kPlain) {
     size_t size = static_cast<size_t>(st.st_size);

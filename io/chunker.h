@@ -115,6 +115,7 @@ struct OpenedInput {
   std::unique_ptr<Chunker> chunker;
   Format format = Format::kPlain;
   uint64_t raw_size = 0;  // file size at open; 0 when unknown (pipes)
+  int64_t mtime = 0;      // modification time (seconds); 0 for pipes and stdin
   bool mapped = false;
 };
 

@@ -6,7 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -21,12 +25,17 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "engine/count_run.h"
 #include "engine/output.h"
 #include "engine/query.h"
 #include "engine/simd/kernels.h"
+#include "engine/rules.h"
+#include "engine/services.h"
 #include "engine/spill.h"
+#include "engine/timestamp.h"
+#include "io/absl_compat.h"
 #include "io/atomic_file.h"
 #include "io/mapped_file.h"
 #include "io/paths.h"
@@ -145,27 +154,63 @@ std::string VersionText() {
                       "; set LOGTALLY_KERNEL to choose)");
 }
 
-constexpr const char* kCountFooter = R"(
+constexpr const char* kKeysHelp = R"(
 Keys (-k, comma-separated): netfilter fields as written (SRC, DST, SPT, DPT,
-PROTO, IN, OUT, MAC, LEN, TTL, ...), TIME, HOST, PREFIX, line (the whole line)
-and $1, $2, ... (words). Keys of only line/$N count every line; any netfilter
+PROTO, IN, OUT, MAC, LEN, TTL, ...), TIME, HOST, PREFIX, line (the whole line),
+$1, $2, ... (words), and derived fields: service (the category of DPT),
+DPT.name / SPT.name (the /etc/services name), day, hour, SRC/24, DST/48, ...
+(the address's network). Keys of only line/$N count every line; any other
 field counts only netfilter records (other lines are reported, not counted).
 
 Conditions (-w, repeatable, all must hold):
   KEY=V  KEY!=V  KEY=V1,V2 (any of)  KEY!=V1,V2 (none of)
   KEY=LO-HI (numeric range)  SRC=10.0.0.0/8  DST=2001:db8::/32 (CIDR)
+Time window: --since/--until take YYYY-MM-DD, 'YYYY-MM-DD HH:MM[:SS]' or
+YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]; a bound covers what it names (a date is the
+whole day), since inclusive, until inclusive of that day/minute/second.
+)";
 
+constexpr const char* kCountFooter = R"(
 Examples:
   logtally count -k DST,DPT,PROTO /var/log/kern.log
-  logtally count -k SRC,DST,DPT,PROTO -w DPT!=53,123,80,443 -n 20 fw.log
-  logtally count -k DPT -w PROTO=UDP -w DPT=1-1023 -f csv -o ports.csv fw.log
-  logtally count -k PREFIX --percent /var/log/ufw.log
+  logtally count -k SRC,DST,DPT,PROTO -w service=other -n 20 fw.log      # the leftovers
+  logtally count -k DPT,DPT.name -w PROTO=UDP -w DPT=1-1023 -f csv -o ports.csv fw.log
+  logtally count -k day,service --since 2024-03-01 --until 2024-03-07 fw.log
+  logtally count -k SRC/24 --percent -n 10 /var/log/ufw.log
   zcat fw.log.2.gz | logtally count -k SRC -w SRC=192.168.0.0/16 -
   logtally count -k '$5' app.log        # like awk '{print $5}' | sort | uniq -c | sort -rn
 
 Exit status: 0 success; 2 usage error, or an input that could not be read
 (the other inputs are still counted and printed), or the output could not be
 written.)";
+
+constexpr const char* kServicesFooter = R"(
+Categories: dns 53, ntp 123, http 80, https 443, ssh 22, smtp 25/465/587,
+imap 143/993 (any protocol); any other destination port is 'other'; a record
+without a destination port is its protocol in lower case (icmp, icmpv6, igmp).
+--services FILE replaces the table: lines 'name port[,port|lo-hi...][/proto]'
+('#' comments), the first matching line wins.
+
+Examples:
+  logtally services /var/log/kern.log
+  logtally services --services my-services.txt -f csv fw.log
+  logtally count -k SRC,DST,DPT,PROTO -w service=other fw.log   # then the leftovers
+
+Exit status as for 'logtally count'.)";
+
+constexpr const char* kRulesFooter = R"(
+Each counted group becomes one rule (keys from SRC, DST, DPT, SPT, PROTO), with
+a comment giving its count and time span. Every value is validated (addresses,
+ports 0-65535, known protocols); a group that fails is reported and left out.
+The rules go to -o FILE (default standard output); with -o, the script that
+removes them again is written beside it as FILE.revert.
+
+Examples:
+  logtally rules -k SRC -w service=other -w DPT=23 --to iptables -o drop-telnet.sh fw.log
+  logtally rules -k SRC,DPT,PROTO -n 20 --to nftables --action REJECT -o block.nft fw.log
+
+Exit status: 0 success (also when groups were refused: they are listed on
+standard error); 2 as for 'logtally count'.)";
 
 // Streams the run's rows into a RowWriter once the counts are known.
 class WriterSink : public engine::RowSink {
@@ -181,6 +226,8 @@ class WriterSink : public engine::RowSink {
     if (!writer_) writer_.emplace(opt_, out_);
     return writer_->Finish();
   }
+  engine::RowWriter& writer() { return *writer_; }
+  const engine::WriteOptions& options() const { return opt_; }
 
  private:
   engine::WriteOptions opt_;
@@ -188,58 +235,166 @@ class WriterSink : public engine::RowSink {
   std::optional<engine::RowWriter> writer_;
 };
 
-int RunCountCommand(const std::string& key, const std::vector<std::string>& where,
-                    const std::vector<std::string>& paths_in, size_t top,
-                    const std::string& format_name, const std::string& output, bool percent,
-                    size_t threads, size_t chunk_kib, bool quiet, const std::string& memory,
-                    const std::string& temp_dir) {
-  absl::StatusOr<engine::Query> query = engine::Query::Parse(key, where);
-  if (!query.ok()) return UsageError(std::string(query.status().message()), "count");
-  absl::StatusOr<engine::OutputFormat> format = engine::ParseOutputFormat(format_name);
-  if (!format.ok()) return UsageError(std::string(format.status().message()), "count");
-
-  std::vector<std::string> paths = paths_in;
-  if (paths.empty()) paths.push_back("-");
-  io::ExpandedPaths expanded = io::ExpandPaths(paths);
-
-  // Open the output first: a bad -o path should fail before the work.
-  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(output);
-  if (!out.ok()) {
-    std::fprintf(stderr, "logtally: %s\n", std::string(out.status().message()).c_str());
-    return kExitError;
+// Keeps every row (with its own copy of the bytes), for commands that post-
+// process the counted groups.
+class CollectSink : public engine::RowSink {
+ public:
+  struct Owned {
+    uint64_t count;
+    std::string display, key;
+  };
+  absl::Status Begin(const engine::RunStats&) override { return absl::OkStatus(); }
+  absl::Status Add(const engine::Row& r) override {
+    rows.push_back(Owned{r.count, std::string(r.display), std::string(r.key)});
+    return absl::OkStatus();
   }
+  std::vector<Owned> rows;
+};
 
-  engine::RunOptions opt;
-  if (!memory.empty()) {
-    absl::StatusOr<uint64_t> m = engine::ParseSize(memory);
-    if (!m.ok() || *m < (uint64_t{1} << 20)) {
-      return UsageError(absl::StrCat("bad --memory '", memory, "': give a size like 256M or 4G (at least 1M)"),
-                        "count");
+// Options shared by count, services and rules.
+struct CommonArgs {
+  std::string key;
+  std::vector<std::string> where;
+  std::vector<std::string> paths;
+  size_t top = 0;
+  std::string format = "text";
+  std::string output;
+  bool percent = false;
+  size_t threads = 0;
+  size_t chunk_kib = 0;
+  bool quiet = false;
+  std::string memory;
+  std::string temp_dir;
+  std::string since, until, year;
+  bool utc = false;
+  std::string services_file;
+  // rules
+  std::string to;
+  std::string chain;
+  std::string action = "DROP";
+};
+
+void AddCommonOptions(CLI::App* cmd, CommonArgs& a, bool with_key, bool with_format) {
+  if (with_key) {
+    cmd->add_option("-k,--by", a.key, "Key fields, comma-separated")->type_name("FIELDS");
+  }
+  cmd->add_option("-w,--where", a.where, "Keep only lines matching COND (repeatable)")
+      ->allow_extra_args(false)
+      ->type_name("COND");
+  if (with_key) {
+    cmd->add_option("-n,--top", a.top, "Only the N most frequent groups")
+        ->check(CLI::PositiveNumber)
+        ->type_name("N");
+  }
+  if (with_format) {
+    cmd->add_option("-f,--format", a.format, "text (default), tsv, csv, json or ndjson")
+        ->type_name("FORMAT");
+  }
+  cmd->add_option("-o,--output", a.output, "Write to FILE atomically (default: standard output)")
+      ->type_name("FILE");
+  cmd->add_option("-j,--threads", a.threads, "Worker threads (default: all cores)")
+      ->check(CLI::Range(size_t{1}, size_t{1024}))
+      ->type_name("N");
+  cmd->add_option("--since", a.since, "Only lines whose TIME is at or after T")->type_name("T");
+  cmd->add_option("--until", a.until, "Only lines whose TIME is up to T (inclusive)")->type_name("T");
+  cmd->add_option("--year", a.year, "Year of BSD timestamps (default: from each file's mtime)")
+      ->type_name("YYYY");
+  cmd->add_flag("--utc", a.utc, "day and hour in UTC instead of the log's own offset");
+  cmd->add_option("--services", a.services_file, "Service categories from FILE (see 'logtally services --help')")
+      ->type_name("FILE");
+  cmd->add_option("--memory", a.memory,
+                  "Memory budget for counting, e.g. 512M or 4G (default: a quarter of RAM); "
+                  "beyond it counting goes on exactly through temporary files")
+      ->type_name("SIZE");
+  cmd->add_option("--temp-dir", a.temp_dir, "Directory for temporary files (default: $TMPDIR or /tmp)")
+      ->type_name("DIR");
+  cmd->add_option("--chunk-size", a.chunk_kib, "Chunk size in KiB (default 1024; for testing)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->type_name("KIB");
+  cmd->add_flag("-q,--quiet", a.quiet, "No run summary on standard error");
+  cmd->add_option("PATH", a.paths, "Files, directories, or - for standard input (default: -)");
+}
+
+// Everything a command needs before it counts; a usage error returns exit 2.
+struct Prepared {
+  std::optional<engine::ServiceTable> services;
+  std::optional<engine::Query> query;
+  engine::RunOptions run;
+  io::ExpandedPaths inputs;
+  engine::OutputFormat format = engine::OutputFormat::kText;
+};
+
+int Prepare(const CommonArgs& a, const std::string& cmd, const std::string& key, Prepared& p) {
+  engine::QueryOptions qo;
+  if (!a.services_file.empty()) {
+    std::ifstream in(a.services_file, std::ios::binary);
+    if (!in) {
+      return UsageError(absl::StrCat("cannot read --services file ", a.services_file), cmd);
     }
-    opt.memory = *m;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    absl::StatusOr<engine::ServiceTable> t = engine::ServiceTable::Parse(ss.str(), a.services_file);
+    if (!t.ok()) return UsageError(std::string(t.status().message()), cmd);
+    p.services.emplace(std::move(*t));
+    qo.services = &*p.services;
   }
-  opt.temp_dir = temp_dir;
-  opt.threads = threads;
-  opt.top = top;
-  if (chunk_kib > 0) opt.chunk_size = chunk_kib * 1024;
+  qo.utc = a.utc;
+  if (!a.since.empty()) {
+    absl::StatusOr<engine::TimeSpan> t = engine::ParseTimeSpan(a.since);
+    if (!t.ok()) return UsageError(absl::StrCat("bad --since: ", t.status().message()), cmd);
+    qo.has_since = true;
+    qo.since = *t;
+  }
+  if (!a.until.empty()) {
+    absl::StatusOr<engine::TimeSpan> t = engine::ParseTimeSpan(a.until);
+    if (!t.ok()) return UsageError(absl::StrCat("bad --until: ", t.status().message()), cmd);
+    qo.has_until = true;
+    qo.until = *t;
+  }
+  if (!a.year.empty()) {
+    absl::StatusOr<int> y = engine::ParseYearOption(a.year);
+    if (!y.ok()) return UsageError(absl::StrCat("bad --year: ", y.status().message()), cmd);
+    p.run.year = *y;
+  }
+  absl::StatusOr<engine::Query> query = engine::Query::Parse(key, a.where, qo);
+  if (!query.ok()) return UsageError(std::string(query.status().message()), cmd);
+  p.query.emplace(std::move(*query));
+  absl::StatusOr<engine::OutputFormat> format = engine::ParseOutputFormat(a.format);
+  if (!format.ok()) return UsageError(std::string(format.status().message()), cmd);
+  p.format = *format;
+  if (!a.memory.empty()) {
+    absl::StatusOr<uint64_t> m = engine::ParseSize(a.memory);
+    if (!m.ok() || *m < (uint64_t{1} << 20)) {
+      return UsageError(
+          absl::StrCat("bad --memory '", a.memory, "': give a size like 256M or 4G (at least 1M)"), cmd);
+    }
+    p.run.memory = *m;
+  }
+  p.run.temp_dir = a.temp_dir;
+  p.run.threads = a.threads;
+  p.run.top = a.top;
+  if (a.chunk_kib > 0) p.run.chunk_size = a.chunk_kib * 1024;
+  std::vector<std::string> paths = a.paths;
+  if (paths.empty()) paths.push_back("-");
+  p.inputs = io::ExpandPaths(paths);
+  return kExitOk;
+}
+
+// Runs the count with a progress display; prints input errors. Returns the
+// exit status so far (0, or 2 when an input failed).
+int Execute(const CommonArgs& a, Prepared& p, engine::RowSink& sink, engine::RunResult& result) {
   uint64_t total = 0;
-  for (const io::InputSpec& in : expanded.inputs) {
+  for (const io::InputSpec& in : p.inputs.inputs) {
     struct stat st {};
     if (in.path != "-" && ::stat(in.path.c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size);
   }
-  engine::WriteOptions wopt;
-  wopt.format = *format;
-  wopt.percent = percent;
-  wopt.columns = query->column_names();
-  WriterSink sink(wopt, *out);
-  engine::RunResult result;
   {
-    Progress progress(!quiet && ::isatty(2) != 0, total);
-    opt.progress = progress.counter();
-    result = engine::RunCount(*query, expanded.inputs, opt, sink);
+    Progress progress(!a.quiet && ::isatty(2) != 0, total);
+    p.run.progress = progress.counter();
+    result = engine::RunCount(*p.query, p.inputs.inputs, p.run, sink);
   }
   int status = kExitOk;
-  for (const absl::Status& e : expanded.errors) {
+  for (const absl::Status& e : p.inputs.errors) {
     std::fprintf(stderr, "logtally: %s\n", std::string(e.message()).c_str());
     status = kExitError;
   }
@@ -247,19 +402,208 @@ int RunCountCommand(const std::string& key, const std::vector<std::string>& wher
     std::fprintf(stderr, "logtally: %s\n", std::string(e.message()).c_str());
     status = kExitError;
   }
-  if (!result.fatal.ok()) {
-    // No complete result: nothing is committed (an -o target is left as it was).
-    std::fprintf(stderr, "logtally: %s\n", std::string(result.fatal.message()).c_str());
-    if (!quiet) std::fprintf(stderr, "%s\n", Summary(result.stats).c_str());
-    return kExitError;
-  }
+  return status;
+}
+
+int Fail(const absl::Status& s, const CommonArgs& a, const engine::RunResult* result) {
+  std::fprintf(stderr, "logtally: %s\n", std::string(s.message()).c_str());
+  if (!a.quiet && result != nullptr) std::fprintf(stderr, "%s\n", Summary(result->stats).c_str());
+  return kExitError;
+}
+
+int RunCountCommand(const CommonArgs& a) {
+  Prepared p;
+  std::string key = a.key.empty() ? "line" : a.key;
+  if (int rc = Prepare(a, "count", key, p); rc != kExitOk) return rc;
+  // Open the output first: a bad -o path should fail before the work.
+  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output);
+  if (!out.ok()) return Fail(out.status(), a, nullptr);
+  engine::WriteOptions wopt;
+  wopt.format = p.format;
+  wopt.percent = a.percent;
+  wopt.columns = p.query->column_names();
+  WriterSink sink(wopt, *out);
+  engine::RunResult result;
+  int status = Execute(a, p, sink, result);
+  // Without a complete result nothing is committed: an -o target is left as it was.
+  if (!result.fatal.ok()) return Fail(result.fatal, a, &result);
   absl::Status ws = sink.Finish();
   if (ws.ok()) ws = out->Commit();
   if (!ws.ok()) {
-    std::fprintf(stderr, "logtally: %s\n", std::string(ws.message()).c_str());
+    Fail(ws, a, nullptr);
     status = kExitError;
   }
-  if (!quiet) std::fprintf(stderr, "%s\n", Summary(result.stats).c_str());
+  if (!a.quiet) std::fprintf(stderr, "%s\n", Summary(result.stats).c_str());
+  return status;
+}
+
+// The service breakdown: one row per category (the table's categories even
+// when nothing matched them), with its count and share, then the total.
+int RunServicesCommand(const CommonArgs& a) {
+  Prepared p;
+  if (int rc = Prepare(a, "services", "service", p); rc != kExitOk) return rc;
+  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output);
+  if (!out.ok()) return Fail(out.status(), a, nullptr);
+  CollectSink collected;
+  engine::RunResult result;
+  int status = Execute(a, p, collected, result);
+  if (!result.fatal.ok()) return Fail(result.fatal, a, &result);
+
+  // Add the categories nobody hit, with 0, then sort as count does.
+  std::vector<CollectSink::Owned> rows = std::move(collected.rows);
+  auto has = [&](std::string_view name) {
+    for (const auto& r : rows) {
+      if (r.display == name) return true;
+    }
+    return false;
+  };
+  const engine::ServiceTable& table = p.query->services();
+  std::vector<std::string> names = table.categories();
+  names.emplace_back(engine::ServiceTable::kOther);
+  for (const std::string& n : names) {
+    if (has(n)) continue;
+    std::string key;
+    engine::AppendKeyValue(key, n);
+    rows.push_back({0, n, key});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) {
+    if (x.count != y.count) return x.count > y.count;
+    return x.display < y.display;
+  });
+  engine::WriteOptions wopt;
+  wopt.format = p.format;
+  wopt.percent = true;
+  wopt.counted = result.stats.counted;
+  wopt.columns = {"service"};
+  engine::RowWriter writer(wopt, *out);
+  absl::Status ws;
+  for (const auto& r : rows) {
+    if (ws.ok()) ws = writer.Add(engine::Row{r.count, r.display, r.key});
+  }
+  std::string total_key;
+  engine::AppendKeyValue(total_key, "total");
+  if (ws.ok()) ws = writer.Add(engine::Row{result.stats.counted, "total", total_key});
+  if (ws.ok()) ws = writer.Finish();
+  if (ws.ok()) ws = out->Commit();
+  if (!ws.ok()) {
+    Fail(ws, a, nullptr);
+    status = kExitError;
+  }
+  if (!a.quiet) std::fprintf(stderr, "%s\n", Summary(result.stats).c_str());
+  return status;
+}
+
+// Firewall rules from counted groups. The groups are counted with TIME added
+// to the key, then folded per group, which gives each group's first and last
+// time for the rule's comment without a second pass over the logs.
+int RunRulesCommand(const CommonArgs& a) {
+  engine::RuleOptions ro;
+  if (a.to == "iptables") {
+    ro.target = engine::RuleTarget::kIptables;
+  } else if (a.to == "nftables") {
+    ro.target = engine::RuleTarget::kNftables;
+  } else {
+    return UsageError("--to must be iptables or nftables", "rules");
+  }
+  std::string action = absl::AsciiStrToUpper(a.action);
+  if (action == "DROP") {
+    ro.action = engine::RuleAction::kDrop;
+  } else if (action == "REJECT") {
+    ro.action = engine::RuleAction::kReject;
+  } else {
+    return UsageError("--action must be DROP or REJECT", "rules");
+  }
+  ro.chain = a.chain;
+  std::string key = a.key.empty() ? "SRC" : a.key;
+  std::vector<std::string> columns;
+  for (std::string_view c : SplitOn(key, ',')) {
+    if (c != "SRC" && c != "DST" && c != "DPT" && c != "SPT" && c != "PROTO") {
+      return UsageError(absl::StrCat("rules keys are drawn from SRC, DST, DPT, SPT, PROTO (not '", AV(c), "')"),
+                        "rules");
+    }
+    columns.emplace_back(c);
+  }
+  Prepared p;
+  CommonArgs counted = a;
+  counted.top = 0;  // -n applies to the folded groups
+  if (int rc = Prepare(counted, "rules", key + ",TIME", p); rc != kExitOk) return rc;
+  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output);
+  if (!out.ok()) return Fail(out.status(), a, nullptr);
+  CollectSink collected;
+  engine::RunResult result;
+  int status = Execute(a, p, collected, result);
+  if (!result.fatal.ok()) return Fail(result.fatal, a, &result);
+
+  // Fold (key..., TIME) rows into groups of the key, with first/last time.
+  struct Group {
+    std::vector<std::string> values;
+    uint64_t count = 0;
+    std::string first, last;
+    int64_t first_t = 0, last_t = 0;
+    bool have_time = false;
+  };
+  const size_t ncol = columns.size();
+  std::map<std::string, Group> groups;  // by the encoded key without TIME
+  std::vector<std::string_view> vals(ncol + 1);
+  const engine::YearResolver years = p.run.year > 0
+                                         ? engine::YearResolver::ForYear(p.run.year)
+                                         : engine::YearResolver::ForMtime(static_cast<int64_t>(::time(nullptr)));
+  for (const auto& r : collected.rows) {
+    engine::DecodeKey(r.key, ncol + 1, vals.data());
+    std::string gkey;
+    for (size_t c = 0; c < ncol; ++c) engine::AppendKeyValue(gkey, vals[c]);
+    Group& g = groups[gkey];
+    if (g.values.empty()) {
+      for (size_t c = 0; c < ncol; ++c) g.values.emplace_back(vals[c]);
+    }
+    g.count += r.count;
+    engine::Timestamp ts;
+    if (!vals[ncol].empty() && engine::ParseTimestamp(vals[ncol], years, &ts)) {
+      if (!g.have_time || ts.epoch < g.first_t) {
+        g.first_t = ts.epoch;
+        g.first = std::string(vals[ncol]);
+      }
+      if (!g.have_time || ts.epoch > g.last_t) {
+        g.last_t = ts.epoch;
+        g.last = std::string(vals[ncol]);
+      }
+      g.have_time = true;
+    }
+  }
+  std::vector<const Group*> order;
+  for (const auto& [k, g] : groups) order.push_back(&g);
+  std::stable_sort(order.begin(), order.end(), [](const Group* x, const Group* y) { return x->count > y->count; });
+  if (a.top > 0 && order.size() > a.top) order.resize(a.top);
+  std::vector<engine::RuleRow> rows;
+  for (const Group* g : order) {
+    engine::RuleRow row;
+    for (const std::string& v : g->values) row.values.emplace_back(v);
+    row.count = g->count;
+    row.first_time = g->first;
+    row.last_time = g->last;
+    rows.push_back(std::move(row));
+  }
+  absl::StatusOr<engine::RuleScripts> scripts = engine::BuildRules(columns, rows, ro);
+  if (!scripts.ok()) return UsageError(std::string(scripts.status().message()), "rules");
+  for (const std::string& r : scripts->refused) {
+    std::fprintf(stderr, "logtally: refused %s\n", r.c_str());
+  }
+  absl::Status ws = out->Write(scripts->apply);
+  if (ws.ok() && !a.output.empty() && a.output != "-") {
+    absl::StatusOr<io::OutputFile> rev = io::OutputFile::Open(a.output + ".revert");
+    ws = rev.ok() ? rev->Write(scripts->revert) : rev.status();
+    if (ws.ok()) ws = rev->Commit();
+  }
+  if (ws.ok()) ws = out->Commit();
+  if (!ws.ok()) {
+    Fail(ws, a, nullptr);
+    status = kExitError;
+  }
+  if (!a.quiet) {
+    std::fprintf(stderr, "%s\n", Summary(result.stats).c_str());
+    std::fprintf(stderr, "logtally: %zu rules written, %zu groups refused\n", scripts->rules,
+                 scripts->refused.size());
+  }
   return status;
 }
 
@@ -277,47 +621,23 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("\nRun 'logtally COMMAND --help' for a command's options and examples.");
 
-  std::string key = "line";
-  std::vector<std::string> where;
-  std::vector<std::string> paths;
-  size_t top = 0;
-  std::string format = "text";
-  std::string output;
-  bool percent = false;
-  size_t threads = 0;
-  size_t chunk_kib = 0;
-  bool quiet = false;
-  std::string memory;
-  std::string temp_dir;
-
+  CommonArgs a;
   CLI::App* count = app.add_subcommand("count", "Count lines by key, most frequent first.");
-  count->add_option("-k,--by", key, "Key fields, comma-separated (default: line)");
-  count->add_option("-w,--where", where, "Keep only lines matching COND (repeatable)")
-      ->allow_extra_args(false)
-      ->type_name("COND");
-  count->add_option("-n,--top", top, "Only the N most frequent groups")
-      ->check(CLI::PositiveNumber)
-      ->type_name("N");
-  count->add_option("-f,--format", format, "text (default), tsv, csv, json or ndjson")
-      ->type_name("FORMAT");
-  count->add_option("-o,--output", output, "Write to FILE atomically (default: standard output)")
-      ->type_name("FILE");
-  count->add_flag("--percent", percent, "Add each group's share of the counted lines");
-  count->add_option("-j,--threads", threads, "Worker threads (default: all cores)")
-      ->check(CLI::Range(size_t{1}, size_t{1024}))
-      ->type_name("N");
-  count->add_option("--chunk-size", chunk_kib, "Chunk size in KiB (default 1024; for testing)")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
-      ->type_name("KIB");
-  count->add_flag("-q,--quiet", quiet, "No run summary on standard error");
-  count->add_option("--memory", memory,
-                    "Memory budget for counting, e.g. 512M or 4G (default: a quarter of RAM); "
-                    "beyond it counting goes on exactly through temporary files")
-      ->type_name("SIZE");
-  count->add_option("--temp-dir", temp_dir, "Directory for temporary files (default: $TMPDIR or /tmp)")
-      ->type_name("DIR");
-  count->add_option("PATH", paths, "Files, directories, or - for standard input (default: -)");
-  count->footer(kCountFooter);
+  AddCommonOptions(count, a, true, true);
+  count->add_flag("--percent", a.percent, "Add each group's share of the counted lines");
+  count->footer(std::string(kKeysHelp) + kCountFooter);
+
+  CLI::App* services = app.add_subcommand("services", "The service breakdown: counts and shares per category.");
+  AddCommonOptions(services, a, false, true);
+  services->footer(kServicesFooter);
+
+  CLI::App* rules = app.add_subcommand("rules", "Firewall rules (and their revert script) from counted groups.");
+  AddCommonOptions(rules, a, true, false);
+  rules->add_option("--to", a.to, "iptables or nftables")->required()->type_name("TARGET");
+  rules->add_option("--chain", a.chain, "Chain (iptables default INPUT; nftables input, forward or output)")
+      ->type_name("C");
+  rules->add_option("--action", a.action, "DROP (default) or REJECT")->type_name("A");
+  rules->footer(std::string(kKeysHelp) + kRulesFooter);
 
   try {
     app.parse(argc, argv);
@@ -332,10 +652,9 @@ int Main(int argc, char** argv) {
     for (CLI::App* sub : app.get_subcommands()) cmd = sub->get_name();
     return UsageError(e.what(), cmd);
   }
-  if (count->parsed()) {
-    return RunCountCommand(key, where, paths, top, format, output, percent, threads, chunk_kib,
-                           quiet, memory, temp_dir);
-  }
+  if (count->parsed()) return RunCountCommand(a);
+  if (services->parsed()) return RunServicesCommand(a);
+  if (rules->parsed()) return RunRulesCommand(a);
   return UsageError("unknown command", "");
 }
 
