@@ -77,7 +77,10 @@ TEST(QueryTest, ParseErrors) {
   EXPECT_FALSE(Query::Parse("DST,,DPT", {}).ok());
   EXPECT_FALSE(Query::Parse("DST,DST", {}).ok());
   EXPECT_FALSE(Query::Parse("$0", {}).ok());
-  EXPECT_FALSE(Query::Parse("service", {}).ok());
+  EXPECT_TRUE(Query::Parse("service,day,hour,DPT.name,SRC/24", {}).ok());
+  EXPECT_FALSE(Query::Parse("services", {}).ok());
+  EXPECT_FALSE(Query::Parse("SRC/129", {}).ok());
+  EXPECT_FALSE(Query::Parse("PROTO.name", {}).ok());
   EXPECT_FALSE(Query::Parse("DST", {"DPT"}).ok());
   EXPECT_FALSE(Query::Parse("DST", {"=5"}).ok());
   EXPECT_FALSE(Query::Parse("DST", {"DPT=9-1"}).ok());
