@@ -15,15 +15,24 @@ inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 size_t FindRecordStart(const char* line, size_t n, const simd::Kernels& k) {
   const char* end = line + n;
   const char* p = line;
+  // The glue rule looks at the run of non-space bytes after `IN=`. Every
+  // candidate inside one run shares the run's end, so the answer is computed
+  // once per run: a line of megabytes without spaces stays linear.
+  size_t run_end = 0;
+  bool run_has_out = false;
   for (;;) {
     const char* c = k.find_in_eq(p, end);
     if (c >= end) return kNoRecord;
     size_t i = static_cast<size_t>(c - line);
     if (i == 0 || !IsWordByte(static_cast<unsigned char>(line[i - 1]))) return i;
     // Glued prefix (`DROPIN=eth0 OUT=`): an interface name, then " OUT=".
-    size_t j = i + 3;
-    while (j < n && line[j] != ' ') ++j;
-    if (n - j >= 5 && std::memcmp(line + j, " OUT=", 5) == 0) return i;
+    if (i + 3 > run_end) {
+      size_t j = i + 3;
+      while (j < n && line[j] != ' ') ++j;
+      run_end = j;
+      run_has_out = n - j >= 5 && std::memcmp(line + j, " OUT=", 5) == 0;
+    }
+    if (run_has_out) return i;
     p = c + 1;
   }
 }

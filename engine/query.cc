@@ -243,7 +243,9 @@ LineEvaluator::Outcome LineEvaluator::Evaluate(const char* line, size_t n, bool*
     // Other lines and records without a usable TIME are outside any window.
     if (!have_ts) return record ? Outcome::kFiltered : Outcome::kOther;
     const QueryOptions& o = q_.options();
-    if ((o.has_since && ts.epoch < o.since.start) || (o.has_until && ts.epoch >= o.until.end)) {
+    const int64_t wall = ts.epoch + (o.utc ? 0 : ts.offset_seconds);
+    if ((o.has_since && (o.since_instant ? ts.epoch : wall) < o.since.start) ||
+        (o.has_until && (o.until_instant ? ts.epoch : wall) >= o.until.end)) {
       return Outcome::kFiltered;
     }
   }

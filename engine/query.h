@@ -46,6 +46,10 @@ struct QueryOptions {
   bool utc = false;                        // day/hour in UTC, not the log's offset
   bool has_since = false, has_until = false;
   TimeSpan since, until;                   // keep since.start <= t < until.end
+  // A bound written with Z or an offset is an instant, compared with each
+  // line's UTC instant; a bound without one is a wall-clock reading, compared
+  // with the line's own clock (as day/hour show it), or with UTC under --utc.
+  bool since_instant = false, until_instant = false;
 };
 
 struct Alternative {

@@ -339,6 +339,13 @@ int Prepare(const CommonArgs& a, const std::string& cmd, const std::string& key,
     qo.services = &*p.services;
   }
   qo.utc = a.utc;
+  // A bound that names its offset (Z, +HH:MM) is an instant.
+  auto names_offset = [](const std::string& t) {
+    if (!t.empty() && (t.back() == 'Z' || t.back() == 'z')) return true;
+    return t.size() >= 16 && (t[t.size() - 6] == '+' || t[t.size() - 6] == '-') && t[t.size() - 3] == ':';
+  };
+  qo.since_instant = names_offset(a.since);
+  qo.until_instant = names_offset(a.until);
   if (!a.since.empty()) {
     absl::StatusOr<engine::TimeSpan> t = engine::ParseTimeSpan(a.since);
     if (!t.ok()) return UsageError(absl::StrCat("bad --since: ", t.status().message()), cmd);
