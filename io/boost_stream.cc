@@ -1,13 +1,12 @@
 #include "io/boost_stream.h"
 
+#include <boost/iostreams/filter/bzip2.hpp>
+#include <boost/iostreams/filter/lzma.hpp>
 #include <cstdint>
 #include <exception>
 #include <new>
 #include <string>
 #include <utility>
-
-#include <boost/iostreams/filter/bzip2.hpp>
-#include <boost/iostreams/filter/lzma.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -120,19 +119,17 @@ class BoostStream final : public ByteStream {
       in_pos_ = new_pos;
       produced = new_produced;
       switch (failure) {
-        case Failure::kNone:
-          break;
+        case Failure::kNone: break;
         case Failure::kDecoder:
-          return Fail((flush && Traits::IsTruncation(code)) ? Truncated()
-                                                            : Corrupt(Traits::Describe(code)),
-                      produced);
+          return Fail(
+              (flush && Traits::IsTruncation(code)) ? Truncated() : Corrupt(Traits::Describe(code)),
+              produced);
         case Failure::kMemory:
-          return Fail(absl::ResourceExhaustedError(absl::StrCat(
-                          name_, ": out of memory decoding ", Traits::kFormat,
-                          " data at compressed byte offset ", ConsumedOffset())),
+          return Fail(absl::ResourceExhaustedError(
+                          absl::StrCat(name_, ": out of memory decoding ", Traits::kFormat,
+                                       " data at compressed byte offset ", ConsumedOffset())),
                       produced);
-        case Failure::kOther:
-          return Fail(Corrupt(what), produced);
+        case Failure::kOther: return Fail(Corrupt(what), produced);
       }
       if (!more) {
         // The filter returns false once a stream has ended, every decoded
@@ -142,7 +139,8 @@ class BoostStream final : public ByteStream {
           done_ = true;
           return produced;
         }
-        if (in_pos_ < in_end_) return Fail(Corrupt("decoder stopped before the input's end"), produced);
+        if (in_pos_ < in_end_)
+          return Fail(Corrupt("decoder stopped before the input's end"), produced);
         output_pending_ = false;
         continue;
       }

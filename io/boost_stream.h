@@ -10,7 +10,10 @@
 // Memory is bounded: bzip2 needs ~4 MB for a 900 kB block; Boost opens the xz
 // decoder with a 100 MiB memory limit (`xz -9` needs 65 MiB). Corrupt or
 // truncated input is an error (absl::DataLossError) naming the input and the
-// compressed byte offset.
+// compressed byte offset, after the output decoded before it. Neither format
+// can vouch for data before its check: a bad bzip2 block or xz block may
+// yield some garbage before the error, and how much depends on read sizes
+// (libbzip2 does not report output from the call that finds a block corrupt).
 #ifndef LOGTALLY_IO_BOOST_STREAM_H_
 #define LOGTALLY_IO_BOOST_STREAM_H_
 

@@ -14,7 +14,9 @@ Format Sniff(std::string_view h) {
   auto starts = [&](std::string_view magic) { return h.substr(0, magic.size()) == magic; };
   if (starts("\x1f\x8b")) return Format::kGzip;
   if (starts(std::string_view("\x28\xb5\x2f\xfd", 4))) return Format::kZstd;
-  if (starts("BZh")) return Format::kBzip2;
+  // "BZh" and a block size digit 1-9: a log line starting with "BZh" alone
+  // stays plain text.
+  if (starts("BZh") && h.size() >= 4 && h[3] >= '1' && h[3] <= '9') return Format::kBzip2;
   if (starts(std::string_view("\xfd\x37\x7a\x58\x5a\x00", 6))) return Format::kXz;
   return Format::kPlain;
 }

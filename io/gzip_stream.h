@@ -4,10 +4,14 @@
 // the text they hold, at ISA-L speed, decoding straight into the caller's
 // buffer. Every member of a multi-member file (`cat a.gz b.gz`, pigz, bgzip)
 // is decoded in turn and each member's CRC32 and ISIZE are verified. Bytes
-// after a member that do not start another member, a member cut short and any
-// corrupt deflate data are errors (absl::DataLossError) naming the input and
-// the compressed byte offset; the output decoded before the error is always
-// returned first, by earlier Read calls.
+// after a member that do not start another member (trailing zeros included),
+// a member cut short and any corrupt deflate data are errors
+// (absl::DataLossError) naming the input and the compressed byte offset. The
+// output decoded before an error is returned first, by earlier Read calls,
+// with two ISA-L limits: at a bad back-reference up to 258 bytes before it
+// are dropped (ISA-L's fast path leaves junk there), and at a cut the last
+// symbols that need more lookahead bits than remain are not decoded.
+// Memory: a 256 KiB input buffer and ISA-L's ~85 KB state.
 #ifndef LOGTALLY_IO_GZIP_STREAM_H_
 #define LOGTALLY_IO_GZIP_STREAM_H_
 

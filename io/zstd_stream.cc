@@ -55,7 +55,7 @@ class ZstdStream final : public ByteStream {
       // buffer; only a skippable frame's payload is ever larger). Decoding
       // then does not depend on how the raw stream happens to be cut, and
       // libzstd decodes from our buffer without copying into its own.
-      const size_t want = std::min(UnitHint(), kInputBufferSize);
+      const size_t want = std::min(next_unit_, kInputBufferSize);
       if (!flush_only && in_end_ - in_pos_ < want && !raw_eof_) {
         if (produced > 0) return produced;  // do not block while holding output
         if (absl::Status s = Refill(); !s.ok()) return Fail(std::move(s), produced);
@@ -79,13 +79,13 @@ class ZstdStream final : public ByteStream {
         continue;
       }
 
-      // Offer one unit at a time (see UnitHint). libzstd reports no progress
+      // Offer one unit at a time (see NextUnit). libzstd reports no progress
       // at all from a call that fails, so a call must not both flush good
       // blocks and meet a bad one: decoding one unit per call, after any
       // pending output was flushed on its own, returns every byte of the
       // blocks before a corrupt one first. (With a whole frame at hand libzstd
       // would also take a single-pass shortcut with the same problem.)
-      const size_t feed = flush_only ? 0 : std::min(in_end_ - in_pos_, UnitHint());
+      const size_t feed = flush_only ? 0 : std::min(in_end_ - in_pos_, next_unit_);
       ZSTD_inBuffer in{in_.get(), in_pos_ + feed, in_pos_};
       ZSTD_outBuffer out{buf, n, produced};
       const size_t ret = ZSTD_decompressStream(dctx_.get(), &out, &in);
@@ -93,16 +93,16 @@ class ZstdStream final : public ByteStream {
       in_pos_ = in.pos;
       produced = out.pos;
       if (ZSTD_isError(ret)) {
-        return Fail(absl::DataLossError(absl::StrCat(
-                        name_, ": corrupt zstd data at compressed byte offset ", ConsumedOffset(),
-                        ": ", ZSTD_getErrorName(ret))),
+        return Fail(absl::DataLossError(
+                        absl::StrCat(name_, ": corrupt zstd data at compressed byte offset ",
+                                     ConsumedOffset(), ": ", ZSTD_getErrorName(ret))),
                     produced);
       }
       // 0 means a frame (or skippable frame) ended and all of it was flushed.
       // A call that moved nothing returns a hint without changing anything.
       if (progress) {
         frame_complete_ = ret == 0;
-        next_input_hint_ = ret == 0 ? kFrameStartBytes : ret;
+        next_unit_ = NextUnit(ret);
       }
       // With the output full the decoder may still hold decoded bytes; with
       // room left it has flushed everything it could (libzstd's contract).
@@ -111,9 +111,9 @@ class ZstdStream final : public ByteStream {
       if (!progress && feed > 0) {
         // Input and room both available yet nothing moved: stop rather than
         // spin (libzstd guarantees progress, so this is defensive).
-        return Fail(absl::DataLossError(absl::StrCat(
-                        name_, ": corrupt zstd data at compressed byte offset ", ConsumedOffset(),
-                        ": decoder made no progress")),
+        return Fail(absl::DataLossError(
+                        absl::StrCat(name_, ": corrupt zstd data at compressed byte offset ",
+                                     ConsumedOffset(), ": decoder made no progress")),
                     produced);
       }
     }
@@ -122,14 +122,15 @@ class ZstdStream final : public ByteStream {
   uint64_t raw_offset() const override { return ConsumedOffset(); }
 
  private:
-  // Input for the next call. libzstd's hint is the rest of the current unit
-  // (frame header, block or checksum) plus, after a block, the next block's
-  // 3-byte header. Holding those 3 bytes back keeps the next block's header
-  // out of the call that decodes (and flushes) this block; when the hint had
-  // no header in it, the unit just arrives in two calls.
-  size_t UnitHint() const {
-    return next_input_hint_ > kBlockHeaderBytes ? next_input_hint_ - kBlockHeaderBytes
-                                                : next_input_hint_;
+  // The input to offer after a call that returned `hint`. libzstd's hint is
+  // the rest of the current unit (frame header, block or checksum) plus,
+  // after a block, the next block's 3-byte header. Holding those 3 bytes back
+  // keeps the next block's header out of the call that decodes (and
+  // flushes) this block; when the hint had no header in it, the unit just
+  // arrives in two calls. 0 means a frame ended: the next one starts.
+  static size_t NextUnit(size_t hint) {
+    if (hint == 0) return kFrameStartBytes;
+    return hint > kBlockHeaderBytes ? hint - kBlockHeaderBytes : hint;
   }
 
   // Moves the unconsumed input to the front of the buffer and appends one
@@ -167,8 +168,8 @@ class ZstdStream final : public ByteStream {
   uint64_t bytes_read_ = 0;
   bool raw_eof_ = false;
   bool frame_complete_ = false;
-  // Input bytes to offer the next call (see Read).
-  size_t next_input_hint_ = kFrameStartBytes;
+  // Input bytes to offer the next call (see NextUnit).
+  size_t next_unit_ = kFrameStartBytes;
   bool output_pending_ = false;
   bool done_ = false;
   absl::Status status_;

@@ -5,8 +5,9 @@
 // Frame checksums are verified when present. Memory is bounded: the window
 // is capped at 128 MiB, so a frame that asks for more (zstd --long=31) is an
 // error rather than a huge allocation. Corrupt or truncated input is an error
-// (absl::DataLossError) naming the input and the compressed byte offset; the
-// output decoded before the error is returned first, by earlier Read calls.
+// (absl::DataLossError) naming the input and the compressed byte offset (of
+// the bad block, header or checksum); every block decoded before it is
+// returned first, by earlier Read calls.
 #ifndef LOGTALLY_IO_ZSTD_STREAM_H_
 #define LOGTALLY_IO_ZSTD_STREAM_H_
 

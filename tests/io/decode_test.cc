@@ -14,6 +14,10 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <boost/iostreams/concepts.hpp>
+#include <boost/iostreams/filter/bzip2.hpp>
+#include <boost/iostreams/filter/lzma.hpp>
+#include <boost/iostreams/filtering_stream.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -26,11 +30,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <boost/iostreams/concepts.hpp>
-#include <boost/iostreams/filter/bzip2.hpp>
-#include <boost/iostreams/filter/lzma.hpp>
-#include <boost/iostreams/filtering_stream.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -90,10 +89,11 @@ std::string LogText(size_t bytes, uint32_t seed = 1) {
   std::string out;
   out.reserve(bytes + 200);
   while (out.size() < bytes) {
-    absl::StrAppend(&out, "Mar  5 14:", rng() % 60, ":", rng() % 60, " gw kernel: [", rng() % 100000,
-                    ".", rng() % 1000, "] NEW IN=eth", rng() % 3, " OUT=eth0 SRC=10.0.", rng() % 256,
-                    ".", rng() % 256, " DST=1.2.3.", rng() % 256,
-                    " PROTO=TCP SPT=", rng() % 65536, " DPT=", (rng() % 4 == 0 ? 22 : 443), "\n");
+    absl::StrAppend(&out, "Mar  5 14:", rng() % 60, ":", rng() % 60, " gw kernel: [",
+                    rng() % 100000, ".", rng() % 1000, "] NEW IN=eth", rng() % 3,
+                    " OUT=eth0 SRC=10.0.", rng() % 256, ".", rng() % 256, " DST=1.2.3.",
+                    rng() % 256, " PROTO=TCP SPT=", rng() % 65536,
+                    " DPT=", (rng() % 4 == 0 ? 22 : 443), "\n");
   }
   return out;
 }
@@ -164,8 +164,7 @@ std::string BoostCompress(std::string_view text, Filter filter) {
 
 // Block size 1 = 100 kB blocks, so a few hundred kB of text spans blocks.
 std::string Bzip2(std::string_view text) {
-  return BoostCompress(text,
-                       boost::iostreams::bzip2_compressor(boost::iostreams::bzip2_params(1)));
+  return BoostCompress(text, boost::iostreams::bzip2_compressor(boost::iostreams::bzip2_params(1)));
 }
 
 std::string Xz(std::string_view text) {
@@ -283,6 +282,7 @@ TEST(SniffTest, RecognisesEveryMagic) {
   EXPECT_EQ(Sniff(std::string_view("\x1f\x8b", 2)), Format::kGzip);
   EXPECT_EQ(Sniff(std::string_view("\x28\xb5\x2f\xfd\x00\x00", 6)), Format::kZstd);
   EXPECT_EQ(Sniff("BZh91AY&SY"), Format::kBzip2);
+  EXPECT_EQ(Sniff("BZh is a log line"), Format::kPlain);  // no block-size digit
   EXPECT_EQ(Sniff(std::string_view("\xfd\x37\x7a\x58\x5a\x00", 6)), Format::kXz);
   EXPECT_EQ(Sniff(""), Format::kPlain);
   EXPECT_EQ(Sniff("\x1f"), Format::kPlain);
@@ -341,11 +341,11 @@ TEST_P(RoundTripTest, DecodesExactly) {
 std::vector<RoundTripCase> RoundTripCases() {
   std::vector<RoundTripCase> cases;
   for (Format f : kCompressed) {
-    cases.push_back({f, 1, SIZE_MAX, 200'000});          // 1-byte reads
-    cases.push_back({f, 1, 1, 50'000});                  // 1-byte reads, 1-byte raw reads
-    cases.push_back({f, 7, 3, 100'000});                 // odd sizes both ways
-    cases.push_back({f, 4096, 1000, 500'000});           // typical pipe-ish sizes
-    cases.push_back({f, 65536, SIZE_MAX, 3'000'000});    // medium
+    cases.push_back({f, 1, SIZE_MAX, 200'000});                  // 1-byte reads
+    cases.push_back({f, 1, 1, 50'000});                          // 1-byte reads, 1-byte raw reads
+    cases.push_back({f, 7, 3, 100'000});                         // odd sizes both ways
+    cases.push_back({f, 4096, 1000, 500'000});                   // typical pipe-ish sizes
+    cases.push_back({f, 65536, SIZE_MAX, 3'000'000});            // medium
     cases.push_back({f, size_t{4} << 20, SIZE_MAX, 6'000'000});  // large reads
   }
   return cases;
@@ -386,7 +386,8 @@ TEST(DecoderTest, EmptyInputIsTruncated) {
   for (Format f : kCompressed) {
     Decoded r = DecodeBytes(f, "", 10, SIZE_MAX, "empty.bin");
     ExpectDecodeError(r.status, "empty.bin",
-                      absl::StrCat("truncated ", Name(f), " data: input ends at "
+                      absl::StrCat("truncated ", Name(f),
+                                   " data: input ends at "
                                    "compressed byte offset 0"));
   }
 }
@@ -529,9 +530,42 @@ TEST(ZstdTest, WindowOverTheLimitIsRefused) {
 
 TEST(ZstdTest, TrailingGarbageIsAnError) {
   const std::string text = LogText(10'000);
-  Decoded r = DecodeBytes(Format::kZstd, Zstd(text) + "garbage!", 100, SIZE_MAX, "t.zst");
+  const std::string archive = Zstd(text);
+  Decoded r =
+      DecodeBytes(Format::kZstd, archive + "garbage after the end!", 100, SIZE_MAX, "t.zst");
   ExpectDecodeError(r.status, "t.zst", "corrupt zstd data");
   EXPECT_TRUE(r.out == text);
+  // Fewer bytes than a header: may read as a cut-short next zstd stream.
+  r = DecodeBytes(Format::kZstd, archive + "x", 100, SIZE_MAX, "t.zst");
+  ExpectDecodeError(r.status, "t.zst", "zstd data");
+  EXPECT_TRUE(r.out == text);
+}
+
+// libzstd reports nothing from a call that fails, so the decoder feeds it one
+// block at a time: a corrupt block must cost exactly that block, whatever
+// the read size. Blocks hold 128 KiB of content each.
+TEST(ZstdTest, BlocksBeforeACorruptBlockComeOut) {
+  constexpr size_t kBlock = 128 * 1024;
+  const std::string text = LogText(1'200'000, 41);
+  const std::string archive = Zstd(text, 1);
+  std::mt19937 rng(7);
+  int checked = 0;
+  for (int i = 0; i < 40; ++i) {
+    std::string bad = archive;
+    const size_t pos = archive.size() / 4 + rng() % (archive.size() / 2);
+    bad[pos] ^= 0x55;
+    Decoded tiny = DecodeBytes(Format::kZstd, bad, 1000, 5000, "b.zst");
+    Decoded large = DecodeBytes(Format::kZstd, bad, size_t{4} << 20, SIZE_MAX, "b.zst");
+    ASSERT_FALSE(large.status.ok());
+    EXPECT_EQ(tiny.out.size(), large.out.size()) << pos;
+    if (absl::StrContains(large.status.message(), "checksum"))
+      continue;  // bad data, not bad blocks
+    ++checked;
+    EXPECT_EQ(large.out.size() % kBlock, 0u) << pos << " " << large.status;
+    EXPECT_GT(large.out.size(), 0u);
+    EXPECT_TRUE(IsPrefix(large.out, text)) << pos;
+  }
+  EXPECT_GT(checked, 10);
 }
 
 TEST(ZstdTest, SystemZstd) {
@@ -558,8 +592,14 @@ TEST(Bzip2Test, ConcatenatedStreams) {
 
 TEST(Bzip2Test, TrailingGarbageIsAnError) {
   const std::string text = LogText(10'000);
-  Decoded r = DecodeBytes(Format::kBzip2, Bzip2(text) + "garbage!", 100, SIZE_MAX, "t.bz2");
+  const std::string archive = Bzip2(text);
+  Decoded r =
+      DecodeBytes(Format::kBzip2, archive + "garbage after the end!", 100, SIZE_MAX, "t.bz2");
   ExpectDecodeError(r.status, "t.bz2", "corrupt bzip2 data");
+  EXPECT_TRUE(r.out == text);
+  // Fewer bytes than a header: may read as a cut-short next bzip2 stream.
+  r = DecodeBytes(Format::kBzip2, archive + "x", 100, SIZE_MAX, "t.bz2");
+  ExpectDecodeError(r.status, "t.bz2", "bzip2 data");
   EXPECT_TRUE(r.out == text);
 }
 
@@ -585,15 +625,21 @@ TEST(XzTest, ConcatenatedStreamsAndPadding) {
 
 TEST(XzTest, TrailingGarbageIsAnError) {
   const std::string text = LogText(10'000);
-  Decoded r = DecodeBytes(Format::kXz, Xz(text) + "garbage!", 100, SIZE_MAX, "t.xz");
+  const std::string archive = Xz(text);
+  Decoded r = DecodeBytes(Format::kXz, archive + "garbage after the end!", 100, SIZE_MAX, "t.xz");
   ExpectDecodeError(r.status, "t.xz", "corrupt xz data");
+  EXPECT_TRUE(r.out == text);
+  // Fewer bytes than a header: may read as a cut-short next xz stream.
+  r = DecodeBytes(Format::kXz, archive + "x", 100, SIZE_MAX, "t.xz");
+  ExpectDecodeError(r.status, "t.xz", "xz data");
   EXPECT_TRUE(r.out == text);
 }
 
 TEST(XzTest, SystemXz) {
   if (!HaveTool("xz")) GTEST_SKIP() << "xz not installed";
   const std::string a = LogText(300'000, 14);
-  const std::string archive = RunTool("xz -c -6", a) + RunTool("xz -c -1 -T2 --block-size=65536", a);
+  const std::string archive =
+      RunTool("xz -c -6", a) + RunTool("xz -c -1 -T2 --block-size=65536", a);
   Decoded r = DecodeBytes(Format::kXz, archive, 65536);
   ASSERT_TRUE(r.status.ok()) << r.status;
   EXPECT_TRUE(r.out == a + a);
@@ -606,29 +652,29 @@ class DamageTest : public testing::TestWithParam<Format> {};
 
 TEST_P(DamageTest, TruncatedAtEveryOffset) {
   const Format f = GetParam();
-  const std::string text = LogText(20'000, 21);
+  const std::string text = LogText(8'000, 21);
   const std::string archive = Compress(f, text);
   const std::string name = absl::StrCat("cut.", Name(f));
   for (size_t len = 0; len < archive.size(); ++len) {
     SCOPED_TRACE(len);
-    for (size_t read_size : {size_t{3}, size_t{1} << 16}) {
-      Decoded r = DecodeBytes(f, archive.substr(0, len), read_size, len % 2 ? 7 : SIZE_MAX, name);
-      ExpectDecodeError(r.status, name,
-                        absl::StrCat("truncated ", Name(f),
-                                     " data: input ends at compressed byte offset ", len));
-      EXPECT_TRUE(IsPrefix(r.out, text));
-    }
+    // Alternate tiny and large reads, whole and trickled raw input.
+    Decoded r = DecodeBytes(f, archive.substr(0, len), len % 2 ? 3 : 1 << 16,
+                            len % 4 < 2 ? 7 : SIZE_MAX, name);
+    ExpectDecodeError(
+        r.status, name,
+        absl::StrCat("truncated ", Name(f), " data: input ends at compressed byte offset ", len));
+    EXPECT_TRUE(IsPrefix(r.out, text));
   }
 }
 
 TEST_P(DamageTest, BitFlipsAreCaughtOrHarmless) {
   const Format f = GetParam();
-  const std::string text = LogText(20'000, 22);
+  const std::string text = LogText(10'000, 22);
   const std::string archive = Compress(f, text);
   const std::string name = absl::StrCat("flip.", Name(f));
   std::mt19937 rng(99);
   int errors = 0;
-  for (int i = 0; i < 1500; ++i) {
+  for (int i = 0; i < 800; ++i) {
     std::string bad = archive;
     const size_t pos = i < 200 ? static_cast<size_t>(i) % archive.size() : rng() % archive.size();
     bad[pos] ^= static_cast<char>(1u << (rng() % 8));
@@ -647,7 +693,7 @@ TEST_P(DamageTest, BitFlipsAreCaughtOrHarmless) {
       EXPECT_TRUE(absl::StrContains(r.status.message(), "offset")) << r.status;
     }
   }
-  EXPECT_GT(errors, 1000);
+  EXPECT_GT(errors, 500);
 }
 
 TEST_P(DamageTest, OutputBeforeACorruptStreamComesFirst) {
@@ -750,7 +796,8 @@ TEST(FdStreamTest, TruncatedFileNamesTheFile) {
   WriteFile(path, archive.substr(0, 1000));
   Decoded r = DecodeFd(::open(path.c_str(), O_RDONLY), path, 1 << 16);
   std::remove(path.c_str());
-  ExpectDecodeError(r.status, path, "truncated gzip data: input ends at compressed byte offset 1000");
+  ExpectDecodeError(r.status, path,
+                    "truncated gzip data: input ends at compressed byte offset 1000");
   EXPECT_TRUE(IsPrefix(r.out, text));
 }
 
