@@ -85,8 +85,9 @@ struct Spiller {
 };
 
 void ProcessChunk(Local& local, std::string_view data, const simd::Kernels& k, Spiller& spiller,
-                  const YearResolver& years) {
+                  const YearResolver& years, bool json) {
   local.eval.SetYears(&years);
+  local.eval.SetJson(json);
   const char* p = data.data();
   const char* end = p + data.size();
   RunStats& st = local.stats;
@@ -429,6 +430,11 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
       const size_t max_tokens = static_cast<size_t>(threads) * 2;
       chunker.SetInFlightLimit(max_tokens);
       uint64_t reported = 0;  // raw bytes of this input already added to progress
+      // JSON or text: fixed by --input, or by the first non-blank byte of the
+      // input, decided in the serial stage before the first chunk goes out.
+      std::atomic<int> json{options.input == RunOptions::InputMode::kJson ? 1
+                            : options.input == RunOptions::InputMode::kText ? 0
+                                                                             : -1};
       absl::Status read_error;
       std::atomic<uint64_t> lines_done{0};
       tbb::parallel_pipeline(
@@ -456,6 +462,10 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                   fc.stop();
                   return nullptr;
                 }
+                if (json.load(std::memory_order_relaxed) < 0) {
+                  size_t i = chunk->data.find_first_not_of(" \t\r\n");
+                  if (i != std::string_view::npos) json = chunk->data[i] == '{' ? 1 : 0;
+                }
                 return chunk.release();
               }) &
               tbb::make_filter<io::Chunk*, void>(
@@ -463,7 +473,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                     std::unique_ptr<io::Chunk> owned(chunk);
                     Local& local = *tls.local();
                     uint64_t before = local.stats.lines;
-                    ProcessChunk(local, chunk->data, kernels, spiller, years);
+                    ProcessChunk(local, chunk->data, kernels, spiller, years, json.load() == 1);
                     lines_done += local.stats.lines - before;
                     chunker.Recycle(*chunk);
                   }));
@@ -489,6 +499,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
     st.counted += l->stats.counted;
     st.filtered += l->stats.filtered;
     st.uncounted_other += l->stats.uncounted_other;
+    st.malformed += l->eval.malformed();
     st.bytes += l->stats.bytes;
   }
   st.other = st.lines - st.records;

@@ -28,6 +28,9 @@ struct RunOptions {
   uint64_t memory = 0; // budget for counting, bytes; 0: a quarter of physical memory
   std::string temp_dir;  // for spill files; empty: $TMPDIR or /tmp
   int year = 0;          // --year for BSD timestamps; 0: from each file's mtime
+  // Input lines: text, JSON objects, or decided per input by its first
+  // non-blank byte ('{' means JSON lines).
+  enum class InputMode { kAuto, kText, kJson } input = InputMode::kAuto;
   size_t chunk_size = io::kDefaultChunkSize;
   size_t top = 0;      // 0: all groups
   // When set, raw bytes read so far (compressed bytes for archives) are added
@@ -43,6 +46,7 @@ struct RunStats {
   uint64_t counted = 0;   // lines counted into a group
   uint64_t filtered = 0;  // lines failing a condition
   uint64_t uncounted_other = 0;  // other lines left out because the key needs a record
+  uint64_t malformed = 0;  // JSON input lines that were not a valid object (other lines)
   uint64_t bytes = 0;      // decoded bytes
   uint64_t raw_bytes = 0;  // bytes read from files (compressed size for archives)
   uint64_t groups = 0;

@@ -1,5 +1,6 @@
 #include "engine/query.h"
 
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -72,6 +73,10 @@ absl::StatusOr<size_t> Query::SlotFor(std::string_view name) {
     f.kind = FieldKind::kHost;
   } else if (name == "PREFIX") {
     f.kind = FieldKind::kPrefix;
+  } else if (!name.empty() && name[0] == '.') {
+    f.kind = FieldKind::kJsonPath;
+    f.index = json_paths_.size();
+    json_paths_.emplace_back(name);
   } else if (name == "service") {
     f.kind = FieldKind::kService;
   } else if (name == "day" || name == "hour") {
@@ -216,11 +221,18 @@ LineEvaluator::LineEvaluator(const Query& q, const simd::Kernels& k)
       values_(q.slots().size()),
       nf_(q.wanted().size()),
       words_(q.max_word()),
-      derived_(q.slots().size()) {
+      derived_(q.slots().size()),
+      ulogd_addr_(q.wanted().size()) {
   key_.resize(256);
 }
 
+void LineEvaluator::SetJson(bool json) {
+  json_mode_ = json;
+  if (json && json_ == nullptr) json_ = std::make_unique<JsonLine>(q_.json_paths());
+}
+
 LineEvaluator::Outcome LineEvaluator::Evaluate(const char* line, size_t n, bool* is_record) {
+  if (json_mode_) return EvaluateJson(line, n, is_record);
   size_t in_pos = FindRecordStart(line, n, k_);
   bool record = in_pos != kNoRecord;
   *is_record = record;
@@ -232,6 +244,93 @@ LineEvaluator::Outcome LineEvaluator::Evaluate(const char* line, size_t n, bool*
   }
   Header h;
   if (record && q_.needs_header()) h = ParseHeader(line, in_pos);
+  return Finish(line, n, record, h, is_record);
+}
+
+// A JSON line: journald's MESSAGE is a kernel line, parsed as text (TIME and
+// HOST come from the journal's own fields); a ulogd object maps its keys onto
+// the text field names; any other object is not a netfilter record.
+LineEvaluator::Outcome LineEvaluator::EvaluateJson(const char* line, size_t n, bool* is_record) {
+  for (auto& v : nf_) v = {};
+  Header h;
+  bool record = false;
+  switch (json_->Parse(std::string_view(line, n))) {
+    case JsonLine::Kind::kMalformed:
+      ++malformed_;
+      *is_record = false;
+      return Outcome::kOther;
+    case JsonLine::Kind::kJournald: {
+      std::string_view msg = json_->message();
+      size_t in_pos = FindRecordStart(msg.data(), msg.size(), k_);
+      record = in_pos != kNoRecord;
+      if (record && !nf_.empty()) ExtractFields(msg.data(), msg.size(), in_pos, q_.wanted(), nf_.data(), k_);
+      if (record && q_.needs_header()) {
+        h = ParseHeader(msg.data(), in_pos);
+        h.host = json_->hostname();
+        h.time = {};
+        if (json_->has_time()) {
+          // __REALTIME_TIMESTAMP is UTC microseconds: shown as RFC 3339.
+          int64_t us = json_->realtime_us();
+          int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+          CivilTime c = CivilFromEpoch(secs);
+          char buf[64];
+          int len = std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+                                  static_cast<long long>(c.year), c.month, c.day, c.hour, c.minute,
+                                  c.second, static_cast<long long>(us - secs * 1000000));
+          json_time_.assign(buf, static_cast<size_t>(len));
+          h.time = json_time_;
+        }
+      }
+      break;
+    }
+    case JsonLine::Kind::kUlogd: {
+      record = true;
+      for (size_t i = 0; i < nf_.size(); ++i) {
+        nf_[i] = json_->UlogdField(q_.wanted().name(i));
+        // The LOG target prints IPv6 addresses in full (8 groups of 4 hex
+        // digits); ulogd writes inet_ntop's compressed form. Show the kernel's.
+        IpAddr ip;
+        if (nf_[i].find(':') != std::string_view::npos && nf_[i].size() < 40 && ParseIpv6(nf_[i], &ip)) {
+          std::string& buf = ulogd_addr_[i];
+          buf.resize(39);
+          static constexpr char kHex[] = "0123456789abcdef";
+          for (int g = 0; g < 8; ++g) {
+            for (int d = 0; d < 4; ++d) {
+              int byte = ip.bytes[2 * g + d / 2];
+              buf[5 * g + d] = kHex[(d % 2 == 0 ? byte >> 4 : byte) & 15];
+            }
+            if (g < 7) buf[5 * g + 4] = ':';
+          }
+          nf_[i] = buf;
+        }
+      }
+      if (q_.needs_header()) {
+        h.prefix = json_->UlogdField("PREFIX");
+        while (!h.prefix.empty() && h.prefix.front() == ' ') h.prefix.remove_prefix(1);
+        while (!h.prefix.empty() && h.prefix.back() == ' ') h.prefix.remove_suffix(1);
+        // ulogd writes the offset as +HHMM; TIME is shown as RFC 3339.
+        std::string_view t = json_->UlogdField("TIME");
+        json_time_.assign(t);
+        size_t m = json_time_.size();
+        if (m >= 5 && (json_time_[m - 5] == '+' || json_time_[m - 5] == '-') &&
+            json_time_.find(':', m - 5) == std::string::npos) {
+          json_time_.insert(m - 2, ":");
+        }
+        h.time = json_time_;
+      }
+      break;
+    }
+    case JsonLine::Kind::kOther:
+      break;
+  }
+  *is_record = record;
+  if (!record && q_.key_needs_record()) return Outcome::kOther;
+  return Finish(line, n, record, h, is_record);
+}
+
+LineEvaluator::Outcome LineEvaluator::Finish(const char* line, size_t n, bool record,
+                                             const Header& h, bool* is_record) {
+
   static const YearResolver kThisYear = YearResolver::ForMtime(static_cast<int64_t>(::time(nullptr)));
   const YearResolver& years = years_ != nullptr ? *years_ : kThisYear;
   Timestamp ts;
@@ -281,6 +380,9 @@ LineEvaluator::Outcome LineEvaluator::Evaluate(const char* line, size_t n, bool*
         values_[i] = std::string_view(buf.data(), n);
         break;
       }
+      case FieldKind::kJsonPath:
+        values_[i] = json_mode_ ? json_->PathValue(f.index) : std::string_view();
+        break;
       case FieldKind::kAddrPrefix: {
         values_[i] = {};
         IpAddr ip;

@@ -8,12 +8,14 @@
 #define LOGTALLY_ENGINE_QUERY_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/ip.h"
+#include "engine/json_line.h"
 #include "engine/netfilter.h"
 #include "engine/services.h"
 #include "engine/timestamp.h"
@@ -28,6 +30,7 @@ enum class FieldKind {
   kDay,         // day: YYYY-MM-DD of TIME
   kHour,        // hour: YYYY-MM-DDTHH of TIME
   kAddrPrefix,  // SRC/24, DST/48, ...: the address's network
+  kJsonPath,    // .a.b: a value of a JSON line (index: in json_paths())
 };
 
 struct Field {
@@ -37,7 +40,9 @@ struct Field {
                       // WantedKeys (DPT for kService); kWord: N - 1
   size_t proto = 0;   // kService, kPortName: index of PROTO in WantedKeys
   int prefix_len = 0; // kAddrPrefix
-  bool NeedsRecord() const { return kind != FieldKind::kLine && kind != FieldKind::kWord; }
+  bool NeedsRecord() const {
+    return kind != FieldKind::kLine && kind != FieldKind::kWord && kind != FieldKind::kJsonPath;
+  }
 };
 
 // Settings that change what derived fields and the time window mean.
@@ -87,6 +92,7 @@ class Query {
   bool has_time_window() const { return options_.has_since || options_.has_until; }
   // TIME must be parsed into an instant (day, hour, or a time window).
   bool needs_time() const { return needs_time_; }
+  const std::vector<std::string>& json_paths() const { return json_paths_; }
   std::vector<std::string> column_names() const;
 
  private:
@@ -100,6 +106,7 @@ class Query {
   bool needs_header_ = false;
   size_t max_word_ = 0;
   bool needs_time_ = false;
+  std::vector<std::string> json_paths_;
   QueryOptions options_;
 };
 
@@ -113,6 +120,10 @@ class LineEvaluator {
   // The year rule for BSD timestamps of the input being read (day, hour and
   // the time window need it). Must outlive the evaluations.
   void SetYears(const YearResolver* years) { years_ = years; }
+  // Lines of the input being read are JSON objects (journald, ulogd, NDJSON).
+  void SetJson(bool json);
+  // JSON lines that were not a valid object (counted as other lines).
+  uint64_t malformed() const { return malformed_; }
 
   // Evaluates one line (no '\n', no trailing '\r'). On kCounted the encoded
   // key is in key(); `is_record` tells whether the line held a record.
@@ -128,6 +139,14 @@ class LineEvaluator {
   std::vector<std::string_view> words_;
   std::vector<std::string> derived_;       // per slot: text of a derived value
   const YearResolver* years_ = nullptr;
+  Outcome EvaluateJson(const char* line, size_t n, bool* is_record);
+  // Everything after the record's fields and header are known.
+  Outcome Finish(const char* line, size_t n, bool record, const Header& h, bool* is_record);
+  std::unique_ptr<JsonLine> json_;
+  bool json_mode_ = false;
+  uint64_t malformed_ = 0;
+  std::string json_time_;                  // TIME of a JSON line, as text
+  std::vector<std::string> ulogd_addr_;    // per wanted key: an IPv6 address in full
   std::string key_;  // scratch, sized up as needed; the key is its first key_len_ bytes
   size_t key_len_ = 0;
 };

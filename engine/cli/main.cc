@@ -79,6 +79,7 @@ std::string Summary(const engine::RunStats& s) {
   if (s.raw_bytes != s.bytes) {
     absl::StrAppend(&out, " (", HumanBytes(static_cast<double>(s.raw_bytes)), " read)");
   }
+  if (s.malformed > 0) absl::StrAppend(&out, ", ", Thousands(s.malformed), " malformed JSON lines");
   if (s.spills > 0) {
     absl::StrAppend(&out, "; over the memory budget: spilled ", s.spills, " times, ",
                     HumanBytes(static_cast<double>(s.spilled_bytes)), " of temporary files");
@@ -159,7 +160,7 @@ Keys (-k, comma-separated): netfilter fields as written (SRC, DST, SPT, DPT,
 PROTO, IN, OUT, MAC, LEN, TTL, ...), TIME, HOST, PREFIX, line (the whole line),
 $1, $2, ... (words), and derived fields: service (the category of DPT),
 DPT.name / SPT.name (the /etc/services name), day, hour, SRC/24, DST/48, ...
-(the address's network). Keys of only line/$N count every line; any other
+(the address's network), and for JSON lines any path (.status, .http.host). Keys of only line/$N count every line; any other
 field counts only netfilter records (other lines are reported, not counted).
 
 Conditions (-w, repeatable, all must hold):
@@ -268,6 +269,7 @@ struct CommonArgs {
   std::string since, until, year;
   bool utc = false;
   std::string services_file;
+  std::string input = "auto";
   // rules
   std::string to;
   std::string chain;
@@ -311,6 +313,10 @@ void AddCommonOptions(CLI::App* cmd, CommonArgs& a, bool with_key, bool with_for
   cmd->add_option("--chunk-size", a.chunk_kib, "Chunk size in KiB (default 1024; for testing)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->type_name("KIB");
+  cmd->add_option("--input", a.input,
+                  "Line format: text, json (journald, ulogd2 or any NDJSON), or auto (default: "
+                  "by each input's first byte)")
+      ->type_name("FORMAT");
   cmd->add_flag("-q,--quiet", a.quiet, "No run summary on standard error");
   cmd->add_option("PATH", a.paths, "Files, directories, or - for standard input (default: -)");
 }
@@ -376,6 +382,13 @@ int Prepare(const CommonArgs& a, const std::string& cmd, const std::string& key,
           absl::StrCat("bad --memory '", a.memory, "': give a size like 256M or 4G (at least 1M)"), cmd);
     }
     p.run.memory = *m;
+  }
+  if (a.input == "json") {
+    p.run.input = engine::RunOptions::InputMode::kJson;
+  } else if (a.input == "text") {
+    p.run.input = engine::RunOptions::InputMode::kText;
+  } else if (a.input != "auto") {
+    return UsageError("--input must be text, json or auto", cmd);
   }
   p.run.temp_dir = a.temp_dir;
   p.run.threads = a.threads;
