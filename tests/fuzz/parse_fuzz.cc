@@ -37,6 +37,7 @@ struct Harness {
         {"TIME,HOST,PREFIX", {}},
         {"service,DPT.name,SRC/24,DST/64", {"DPT=1-65535,0x50"}},
         {"day,hour,$2,line", {"SRC=10.0.0.0/8,2001:db8::/32"}},
+        {".a.b,.MESSAGE,DST,HOST", {}},
     };
     for (const auto& [k, w] : specs) {
       auto q = Query::Parse(k, w);
@@ -58,9 +59,13 @@ void CheckOne(const uint8_t* data, size_t size) {
       start = i + 1;
     }
   }
+  for (int json = 0; json < 2; ++json)
   for (const auto& q : h.queries) {
     std::vector<std::unique_ptr<LineEvaluator>> evals;
-    for (const auto* k : kernels) evals.push_back(std::make_unique<LineEvaluator>(*q, *k));
+    for (const auto* k : kernels) {
+      evals.push_back(std::make_unique<LineEvaluator>(*q, *k));
+      evals.back()->SetJson(json == 1);
+    }
     for (const std::string& line : lines) {
       // Each line gets its own heap buffer of exactly its size, so ASan sees
       // any read past its end.
@@ -126,6 +131,11 @@ int main(int argc, char** argv) {
       "DST=ff02::1 LEN=72 TC=0 HOPLIMIT=255 FLOWLBL=0 PROTO=ICMPv6 TYPE=135 CODE=0",
       "Shorewall:wlan0_mac:DROP:IN=wlan0 OUT= SRC=1.2.3.4 PROTO=2 DROPIN=x OUT= PHYSIN=a",
       "0 3 PVEFW-HOST-IN 20/Jun/2022:13:09:14 +0200 policy DROP: IN=vmbr0.94 PROTO=UDPLITE INCOMPLETE [65 bytes]",
+      "{\"__REALTIME_TIMESTAMP\":\"1709913600577348\",\"_HOSTNAME\":\"gw\",\"MESSAGE\":\"X IN=eth1 OUT= "
+      "SRC=1.2.3.4 DST=5.6.7.8 PROTO=UDP DPT=53\",\"_TRANSPORT\":\"kernel\"}",
+      "{\"src_ip\":\"2001:db8::1\",\"dest_ip\":\"10.0.0.1\",\"ip.protocol\":6,\"dest_port\":443,"
+      "\"oob.prefix\":\"DROP \",\"timestamp\":\"2024-03-08T17:00:00.5+0100\",\"a\":{\"b\":[1,{\"c\":null}]}}",
+      "{\"MESSAGE\":[73,78,61,255,32,79,85,84,61],\"_TRANSPORT\":\"kernel\"}",
   };
   std::mt19937_64 rng(seed);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
