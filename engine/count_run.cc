@@ -463,8 +463,16 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                   return nullptr;
                 }
                 if (json.load(std::memory_order_relaxed) < 0) {
-                  size_t i = chunk->data.find_first_not_of(" \t\r\n");
-                  if (i != std::string_view::npos) json = chunk->data[i] == '{' ? 1 : 0;
+                  // JSON lines: the first non-blank line is one object, '{'
+                  // to '}' (a pretty-printed document is not JSON lines).
+                  std::string_view d = chunk->data;
+                  size_t i = d.find_first_not_of(" \t\r\n");
+                  if (i != std::string_view::npos) {
+                    size_t e = d.find('\n', i);
+                    std::string_view first = d.substr(i, e == std::string_view::npos ? d.size() - i : e - i);
+                    size_t last = first.find_last_not_of(" \t\r");
+                    json = first[0] == '{' && last != std::string_view::npos && first[last] == '}' ? 1 : 0;
+                  }
                 }
                 return chunk.release();
               }) &

@@ -256,9 +256,12 @@ LineEvaluator::Outcome LineEvaluator::EvaluateJson(const char* line, size_t n, b
   bool record = false;
   switch (json_->Parse(std::string_view(line, n))) {
     case JsonLine::Kind::kMalformed:
+      // Not an object: an other line, except for keys made only of line and
+      // $N, which count every line.
       ++malformed_;
       *is_record = false;
-      return Outcome::kOther;
+      if (q_.key_needs_record() || !q_.json_paths().empty()) return Outcome::kOther;
+      return Finish(line, n, false, Header(), is_record);
     case JsonLine::Kind::kJournald: {
       std::string_view msg = json_->message();
       size_t in_pos = FindRecordStart(msg.data(), msg.size(), k_);
