@@ -42,7 +42,10 @@ size_t WantedKeys::Add(std::string_view name) {
     if (names_[i] == name) return i;
   }
   names_.emplace_back(name);
-  needles_.push_back(" " + std::string(name) + "=");
+  std::string needle(1, ' ');
+  needle.append(name);
+  needle.push_back('=');
+  needles_.push_back(std::move(needle));
   size_t idx = names_.size() - 1;
   uint64_t w = 0;
   std::memcpy(&w, name.data(), std::min<size_t>(name.size(), 8));

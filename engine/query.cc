@@ -313,11 +313,14 @@ LineEvaluator::Outcome LineEvaluator::EvaluateJson(const char* line, size_t n, b
         while (!h.prefix.empty() && h.prefix.back() == ' ') h.prefix.remove_suffix(1);
         // ulogd writes the offset as +HHMM; TIME is shown as RFC 3339.
         std::string_view t = json_->UlogdField("TIME");
-        json_time_.assign(t);
-        size_t m = json_time_.size();
-        if (m >= 5 && (json_time_[m - 5] == '+' || json_time_[m - 5] == '-') &&
-            json_time_.find(':', m - 5) == std::string::npos) {
-          json_time_.insert(m - 2, ":");
+        json_time_.clear();
+        size_t m = t.size();
+        if (m >= 5 && (t[m - 5] == '+' || t[m - 5] == '-') && t.find(':', m - 5) == std::string_view::npos) {
+          json_time_.append(t.substr(0, m - 2));
+          json_time_.push_back(':');
+          json_time_.append(t.substr(m - 2));
+        } else {
+          json_time_.append(t);
         }
         h.time = json_time_;
       }
