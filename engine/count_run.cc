@@ -176,15 +176,6 @@ void TableRows(const HashTable& t, size_t ncol, Arena& arena, std::vector<Row>& 
   }
 }
 
-// Sorts rows, keeping only the first `top` when top > 0.
-void SortRows(std::vector<Row>& rows, size_t top, size_t ncol) {
-  RowLess less{ncol};
-  if (top > 0 && top < rows.size()) {
-    std::nth_element(rows.begin(), rows.begin() + static_cast<ptrdiff_t>(top), rows.end(), less);
-    rows.resize(top);
-  }
-  tbb::parallel_sort(rows.begin(), rows.end(), less);
-}
 
 // ---- The external path: aggregate spilled partitions one by one ----------
 
@@ -379,6 +370,15 @@ absl::Status MergeRuns(ExternalState& ex, RowSink& sink) {
 }
 
 }  // namespace
+
+void SortRows(std::vector<Row>& rows, size_t top, size_t ncol) {
+  RowLess less{ncol};
+  if (top > 0 && top < rows.size()) {
+    std::nth_element(rows.begin(), rows.begin() + static_cast<ptrdiff_t>(top), rows.end(), less);
+    rows.resize(top);
+  }
+  tbb::parallel_sort(rows.begin(), rows.end(), less);
+}
 
 absl::Status RunOptions::Validate() const {
   if (chunk_size == 0) return absl::InvalidArgumentError("chunk size must be positive");

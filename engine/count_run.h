@@ -73,6 +73,11 @@ struct RunResult {
   absl::Status fatal;
 };
 
+// Sorts rows as output wants them (count descending, display text
+// ascending, a missing value before a literal "-"), keeping only the first
+// `top` when top > 0. `ncol` is the number of key columns.
+void SortRows(std::vector<Row>& rows, size_t top, size_t ncol);
+
 // Counts `inputs` and hands the sorted rows (cut to the top N) to `sink`.
 // Within the memory budget everything stays in memory; beyond it, partitions
 // are spilled to temporary files and aggregated one by one, and the sorted
