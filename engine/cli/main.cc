@@ -431,6 +431,19 @@ int Fail(const absl::Status& s, const CommonArgs& a, const engine::RunResult* re
   return kExitError;
 }
 
+// Commits the output (unless writing failed) and prints the summary: the
+// common end of every command.
+int Conclude(absl::Status ws, io::OutputFile& out, const CommonArgs& a,
+             const engine::RunResult& result, int status) {
+  if (ws.ok()) ws = out.Commit();
+  if (!ws.ok()) {
+    Fail(ws, a, nullptr);
+    status = kExitError;
+  }
+  if (!a.quiet) std::fprintf(stderr, "%s\n", Summary(result.stats).c_str());
+  return status;
+}
+
 int RunCountCommand(const CommonArgs& a) {
   Prepared p;
   std::string key = a.key.empty() ? "line" : a.key;
@@ -447,14 +460,7 @@ int RunCountCommand(const CommonArgs& a) {
   int status = Execute(a, p, sink, result);
   // Without a complete result nothing is committed: an -o target is left as it was.
   if (!result.fatal.ok()) return Fail(result.fatal, a, &result);
-  absl::Status ws = sink.Finish();
-  if (ws.ok()) ws = out->Commit();
-  if (!ws.ok()) {
-    Fail(ws, a, nullptr);
-    status = kExitError;
-  }
-  if (!a.quiet) std::fprintf(stderr, "%s\n", Summary(result.stats).c_str());
-  return status;
+  return Conclude(sink.Finish(), *out, a, result, status);
 }
 
 // The service breakdown: one row per category (the table's categories even
@@ -504,13 +510,7 @@ int RunServicesCommand(const CommonArgs& a) {
   engine::AppendKeyValue(total_key, "total");
   if (ws.ok()) ws = writer.Add(engine::Row{result.stats.counted, "total", total_key});
   if (ws.ok()) ws = writer.Finish();
-  if (ws.ok()) ws = out->Commit();
-  if (!ws.ok()) {
-    Fail(ws, a, nullptr);
-    status = kExitError;
-  }
-  if (!a.quiet) std::fprintf(stderr, "%s\n", Summary(result.stats).c_str());
-  return status;
+  return Conclude(ws, *out, a, result, status);
 }
 
 // Firewall rules from counted groups. The groups are counted with TIME added
@@ -614,13 +614,8 @@ int RunRulesCommand(const CommonArgs& a) {
     ws = rev.ok() ? rev->Write(scripts->revert) : rev.status();
     if (ws.ok()) ws = rev->Commit();
   }
-  if (ws.ok()) ws = out->Commit();
-  if (!ws.ok()) {
-    Fail(ws, a, nullptr);
-    status = kExitError;
-  }
+  status = Conclude(ws, *out, a, result, status);
   if (!a.quiet) {
-    std::fprintf(stderr, "%s\n", Summary(result.stats).c_str());
     std::fprintf(stderr, "logtally: %zu rules written, %zu groups refused\n", scripts->rules,
                  scripts->refused.size());
   }
