@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "engine/output.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/ip.h"
@@ -83,20 +84,9 @@ int ParseNumber(std::string_view s, size_t max_digits, int max) {
 
 // The escaped, bounded form of a value for the refused list.
 std::string Shown(std::string_view v) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  // The output escaping (D(v)), so a message shows bytes as the results would.
   std::string out;
-  for (size_t i = 0; i < v.size() && i < kShownBytes; ++i) {
-    unsigned char c = static_cast<unsigned char>(v[i]);
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c >= 0x20 && c < 0x7f) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
+  AppendDisplay(out, v.substr(0, std::min(v.size(), kShownBytes)));
   if (v.size() > kShownBytes) absl::StrAppend(&out, "... (", v.size(), " bytes)");
   return out;
 }

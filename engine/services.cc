@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "engine/output.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "io/absl_compat.h"
@@ -41,24 +42,13 @@ int32_t ParsePort(std::string_view s) {
 constexpr std::string_view kProtoNames[] = {"tcp", "udp",  "udplite", "icmp", "icmpv6", "ah",
                                             "esp", "sctp", "dccp",    "igmp", "gre"};
 
-// Printable form of a value inside an error message: printable ASCII as is,
-// other bytes \xNN, at most kShown bytes.
+// Printable form of a value inside an error message: the output escaping,
+// at most kShown bytes.
 std::string Shown(std::string_view v) {
   constexpr size_t kShown = 64;  // enough to recognise the token; bounds the message
-  static constexpr char kHex[] = "0123456789abcdef";
+  // The output escaping (D(v)), so a message shows bytes as the results would.
   std::string out;
-  for (size_t i = 0; i < v.size() && i < kShown; ++i) {
-    unsigned char c = static_cast<unsigned char>(v[i]);
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c >= 0x20 && c < 0x7f) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
+  AppendDisplay(out, v.substr(0, std::min(v.size(), kShown)));
   if (v.size() > kShown) out += "...";
   return out;
 }
