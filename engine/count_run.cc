@@ -415,7 +415,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
     tbb::parallel_for(size_t{0}, inputs.size(), size_t{1}, [&](size_t idx) {
       if (spiller.failed) return;
       const io::InputSpec& spec = inputs[idx];
-      absl::StatusOr<io::OpenedInput> opened = io::OpenInput(spec, options.chunk_size);
+      absl::StatusOr<io::OpenedInput> opened = io::OpenInput(spec, options.chunk_size, options.map_files);
       if (!opened.ok()) {
         errors[idx] = opened.status();
         return;

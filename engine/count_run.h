@@ -32,6 +32,7 @@ struct RunOptions {
   // non-blank byte ('{' means JSON lines).
   enum class InputMode { kAuto, kText, kJson } input = InputMode::kAuto;
   size_t chunk_size = io::kDefaultChunkSize;
+  bool map_files = false;  // map plain files instead of reading them (--mmap)
   size_t top = 0;      // 0: all groups
   // When set, raw bytes read so far (compressed bytes for archives) are added
   // here as the run goes, for a progress display.

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -17,6 +19,12 @@ FdStream::~FdStream() {
   if (owns_ && fd_ >= 0) ::close(fd_);
 }
 
+std::unique_ptr<FdStream> FdStream::Snapshot(int fd, bool owns, std::string name, uint64_t size) {
+  auto s = std::make_unique<FdStream>(fd, owns, std::move(name));
+  s->limit_ = size;
+  return s;
+}
+
 absl::StatusOr<size_t> FdStream::Read(char* buf, size_t n) {
   if (prefix_pos_ < prefix_.size()) {
     size_t take = std::min(n, prefix_.size() - prefix_pos_);
@@ -25,8 +33,15 @@ absl::StatusOr<size_t> FdStream::Read(char* buf, size_t n) {
     offset_ += take;
     return take;
   }
+  if (limit_ != UINT64_MAX) n = static_cast<size_t>(std::min<uint64_t>(n, limit_ - offset_));
+  if (n == 0) return size_t{0};
   for (;;) {
     ssize_t got = ::read(fd_, buf, n);
+    if (got == 0 && limit_ != UINT64_MAX) {
+      return absl::DataLossError(absl::StrCat(
+          name_, ": the file shrank while it was being read (truncated or rotated in place): ",
+          "it had ", limit_, " bytes at open and ended at byte offset ", offset_));
+    }
     if (got >= 0) {
       offset_ += static_cast<uint64_t>(got);
       return static_cast<size_t>(got);

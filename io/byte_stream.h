@@ -36,6 +36,10 @@ class ByteStream {
 class FdStream final : public ByteStream {
  public:
   FdStream(int fd, bool owns, std::string name, std::string prefix = {});
+  // A regular file read as a snapshot of its size at open: reading stops at
+  // `size` bytes (lines appended later are left for the next run), and a file
+  // that ends before it (truncated or rotated in place) is an error naming it.
+  static std::unique_ptr<FdStream> Snapshot(int fd, bool owns, std::string name, uint64_t size);
   ~FdStream() override;
   FdStream(const FdStream&) = delete;
   FdStream& operator=(const FdStream&) = delete;
@@ -50,6 +54,7 @@ class FdStream final : public ByteStream {
   std::string prefix_;
   size_t prefix_pos_ = 0;
   uint64_t offset_ = 0;
+  uint64_t limit_ = UINT64_MAX;  // Snapshot: bytes the file had at open
 };
 
 }  // namespace logtally::io

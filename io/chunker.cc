@@ -151,7 +151,7 @@ absl::StatusOr<bool> StreamChunker::Next(Chunk& chunk) {
 
 // ---- OpenInput --------------------------------------------------------------
 
-absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size) {
+absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size, bool map_plain) {
   OpenedInput in;
   int fd = 0;
   bool owns = false;
@@ -174,12 +174,17 @@ absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size) 
   }
 
   // Sniff the first bytes. A regular file is read with pread so nothing is
-  // consumed; a pipe's bytes are kept and replayed by FdStream.
+  // consumed (from the current position: standard input may be a file that
+  // something before us has partly read); a pipe's bytes are kept and
+  // replayed by FdStream.
   char head[kSniffBytes];
   size_t head_len = 0;
   bool regular = S_ISREG(st.st_mode);
+  uint64_t start = 0;
   if (regular) {
-    ssize_t got = ::pread(fd, head, sizeof head, 0);
+    off_t cur = ::lseek(fd, 0, SEEK_CUR);
+    start = cur > 0 ? static_cast<uint64_t>(cur) : 0;
+    ssize_t got = ::pread(fd, head, sizeof head, static_cast<off_t>(start));
     head_len = got > 0 ? static_cast<size_t>(got) : 0;
   } else {
     while (head_len < sizeof head) {
@@ -192,7 +197,7 @@ absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size) 
   in.format = Sniff(std::string_view(head, head_len));
   if (regular) in.mtime = static_cast<int64_t>(st.st_mtime);
 
-  if (regular && in.format == Format::kPlain) {
+  if (regular && in.format == Format::kPlain && map_plain && start == 0) {
     size_t size = static_cast<size_t>(st.st_size);
     absl::StatusOr<MappedFile> m = MappedFile::Map(fd, size, spec.display);
     if (owns) ::close(fd);
@@ -204,9 +209,18 @@ absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size) 
     return in;
   }
 
-  if (regular) in.raw_size = static_cast<uint64_t>(st.st_size);
-  std::string prefix = regular ? std::string() : std::string(head, head_len);
-  auto raw = std::make_unique<FdStream>(fd, owns, spec.display, std::move(prefix));
+  std::unique_ptr<FdStream> raw;
+  if (regular && st.st_size > 0) {
+    // A snapshot of the size at open, as a mapping would be: a file that
+    // grows is read up to that size, one that shrinks is an error. (Files
+    // that report size 0, as /proc's do, are read to their end.)
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    in.raw_size = size > start ? size - start : 0;
+    raw = FdStream::Snapshot(fd, owns, spec.display, in.raw_size);
+  } else {
+    std::string prefix = regular ? std::string() : std::string(head, head_len);
+    raw = std::make_unique<FdStream>(fd, owns, spec.display, std::move(prefix));
+  }
   absl::StatusOr<std::unique_ptr<ByteStream>> dec =
       MakeDecoder(in.format, std::move(raw), spec.display);
   if (!dec.ok()) return dec.status();

@@ -119,9 +119,13 @@ struct OpenedInput {
   bool mapped = false;
 };
 
-// Opens an input, recognises its format by content, and returns a mapped
-// chunker for plain regular files and a stream chunker otherwise.
-absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size);
+// Opens an input and recognises its format by content. Plain regular files
+// are read with read(2) into recycled chunk buffers, or mapped when
+// `map_plain` is set (see docs/choices.md: on the machines measured, reading
+// was faster: a mapping pays a TLB miss per 4 KiB page, the recycled buffers
+// stay in the TLB and in cache); everything else is a stream.
+absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size,
+                                      bool map_plain = false);
 
 }  // namespace logtally::io
 

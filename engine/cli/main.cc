@@ -263,6 +263,7 @@ struct CommonArgs {
   bool percent = false;
   size_t threads = 0;
   size_t chunk_kib = 0;
+  bool mmap = false;
   bool quiet = false;
   std::string memory;
   std::string temp_dir;
@@ -310,6 +311,9 @@ void AddCommonOptions(CLI::App* cmd, CommonArgs& a, bool with_key, bool with_for
       ->type_name("SIZE");
   cmd->add_option("--temp-dir", a.temp_dir, "Directory for temporary files (default: $TMPDIR or /tmp)")
       ->type_name("DIR");
+  cmd->add_flag("--mmap", a.mmap,
+                "Memory-map plain files instead of reading them into buffers (slower on the "
+                "machines measured; see the README)");
   cmd->add_option("--chunk-size", a.chunk_kib, "Chunk size in KiB (default 1024; for testing)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->type_name("KIB");
@@ -394,6 +398,7 @@ int Prepare(const CommonArgs& a, const std::string& cmd, const std::string& key,
   p.run.threads = a.threads;
   p.run.top = a.top;
   if (a.chunk_kib > 0) p.run.chunk_size = a.chunk_kib * 1024;
+  p.run.map_files = a.mmap;
   std::vector<std::string> paths = a.paths;
   if (paths.empty()) paths.push_back("-");
   p.inputs = io::ExpandPaths(paths);

@@ -119,10 +119,25 @@ def body(lt, samples, tmp):
     for kib in (1, 4, 64, 1024, 65536):
         same.append((f"chunk {kib} KiB", [lt, "count", "-q", "--chunk-size", str(kib), "-k", "DST,DPT,PROTO", big], None, None))
         same.append((f"stdin chunk {kib} KiB", [lt, "count", "-q", "--chunk-size", str(kib), "-k", "DST,DPT,PROTO", "-"], open(big, "rb"), None))
+        same.append((f"--mmap chunk {kib} KiB", [lt, "count", "-q", "--mmap", "--chunk-size", str(kib), "-k", "DST,DPT,PROTO", big], None, None))
     rc, vout, _ = run([lt, "--version"])
     kernels = re.search(rb"supported here: ([^;]+);", vout).group(1).decode().split(", ")
     for k in kernels:
         same.append((f"kernel {k}", [lt, "count", "-q", "-k", "DST,DPT,PROTO", big], None, {"LOGTALLY_KERNEL": k}))
+    # Standard input that is a file something else has partly read: counting
+    # starts where the reader left off, mapped or not.
+    with open(big, "rb") as f:
+        data = f.read()
+    cut = data.index(b"\n", len(data) // 2) + 1
+    tail_path = os.path.join(tmp, "tail.log")
+    with open(tail_path, "wb") as f:
+        f.write(data[cut:])
+    _, tail_base, _ = run([lt, "count", "-q", "-k", "DST,DPT,PROTO", tail_path])
+    for flags in ([], ["--mmap"]):
+        with open(big, "rb") as f:
+            f.seek(cut)
+            rc, out, err = run([lt, "count", "-q", "-k", "DST,DPT,PROTO"] + flags + ["-"], stdin=f)
+        check(f"stdin from a file at an offset {flags}", rc == 0 and out == tail_base and out != base, err)
     for name, args, stdin, env in same:
         rc, out, err = run(args, stdin=stdin, env=env)
         check(f"same answer: {name}", rc == 0 and out == base, err)

@@ -54,7 +54,9 @@ void CheckInvariant(const std::string& input, const std::vector<std::string>& ch
   std::string joined;
   for (size_t i = 0; i < chunks.size(); ++i) {
     EXPECT_FALSE(chunks[i].empty());
-    if (i + 1 < chunks.size()) EXPECT_EQ(chunks[i].back(), '\n');
+    if (i + 1 < chunks.size()) {
+      EXPECT_EQ(chunks[i].back(), '\n');
+    }
     joined += chunks[i];
   }
   EXPECT_EQ(joined, input);
@@ -136,7 +138,7 @@ TEST(ChunkerTest, ErrorKeepsCompleteLinesAndDropsThePartialOne) {
   EXPECT_EQ(c.dropped_bytes(), 3u);  // "thr"
 }
 
-TEST(ChunkerTest, OpenInputMapsPlainFilesAndReadsPipes) {
+TEST(ChunkerTest, OpenInputReadsOrMapsPlainFilesAndReadsPipes) {
   char path[] = "/tmp/logtally_chunker_XXXXXX";
   int fd = mkstemp(path);
   ASSERT_GE(fd, 0);
@@ -145,8 +147,13 @@ TEST(ChunkerTest, OpenInputMapsPlainFilesAndReadsPipes) {
   close(fd);
   absl::StatusOr<OpenedInput> in = OpenInput({path, path}, 2);
   ASSERT_TRUE(in.ok()) << in.status();
-  EXPECT_TRUE(in->mapped);
+  EXPECT_FALSE(in->mapped);
+  EXPECT_EQ(in->raw_size, text.size());
   CheckInvariant(text, Drain(*in->chunker));
+  absl::StatusOr<OpenedInput> mapped = OpenInput({path, path}, 2, /*map_plain=*/true);
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_TRUE(mapped->mapped);
+  CheckInvariant(text, Drain(*mapped->chunker));
 
   int pipefd[2];
   ASSERT_EQ(pipe(pipefd), 0);
@@ -166,6 +173,43 @@ TEST(ChunkerTest, OpenInputMapsPlainFilesAndReadsPipes) {
   absl::StatusOr<OpenedInput> missing = OpenInput({"/nonexistent/x", "/nonexistent/x"}, 2);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(std::string(missing.status().message()).find("/nonexistent/x"), std::string::npos);
+}
+
+// A plain file is read as a snapshot of its size at open: bytes appended
+// later are not read, and a file that ends early is an error naming it.
+TEST(ChunkerTest, ReadFileIsASnapshotOfItsSizeAtOpen) {
+  char path[] = "/tmp/logtally_chunker_XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string text = "one\ntwo\n";
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  absl::StatusOr<OpenedInput> in = OpenInput({path, "grow.log"}, 4);
+  ASSERT_TRUE(in.ok()) << in.status();
+  ASSERT_EQ(write(fd, "three\n", 6), 6);  // appended after open
+  CheckInvariant(text, Drain(*in->chunker));
+
+  absl::StatusOr<OpenedInput> shrink = OpenInput({path, "shrink.log"}, 4);
+  ASSERT_TRUE(shrink.ok()) << shrink.status();
+  ASSERT_EQ(ftruncate(fd, 6), 0);  // "one\ntw" is left
+  close(fd);
+  Chunk chunk;
+  std::string got;
+  absl::Status err;
+  for (;;) {
+    absl::StatusOr<bool> more = shrink->chunker->Next(chunk);
+    if (!more.ok()) {
+      err = more.status();
+      continue;
+    }
+    if (!*more) break;
+    got += chunk.data;
+  }
+  EXPECT_EQ(got, "one\n");
+  ASSERT_FALSE(err.ok());
+  EXPECT_NE(std::string(err.message()).find("shrink.log: the file shrank"), std::string::npos)
+      << err;
+  EXPECT_NE(std::string(err.message()).find("had 14 bytes"), std::string::npos) << err;
+  unlink(path);
 }
 
 TEST(PathsTest, RotatedGenerationsOldestFirst) {
