@@ -19,6 +19,7 @@
 #include "engine/count_table.h"
 #include "engine/simd/kernels.h"
 #include "engine/spill.h"
+#include "io/read_ahead.h"
 
 namespace logtally::engine {
 namespace {
@@ -131,9 +132,20 @@ void ProcessChunk(Local& local, std::string_view data, const simd::Kernels& k, S
 // Compares two encoded keys whose displays are equal: column by column, a
 // missing value sorts before a present one, present ones by their bytes.
 bool KeyTieLess(std::string_view a, std::string_view b, size_t ncol) {
-  std::vector<std::string_view> va(ncol), vb(ncol);
-  DecodeKey(a, ncol, va.data());
-  DecodeKey(b, ncol, vb.data());
+  if (a.data() == b.data()) return false;  // a row against itself
+  constexpr size_t kInline = 16;
+  std::string_view sa[kInline], sb[kInline];
+  std::vector<std::string_view> ha, hb;
+  std::string_view* va = sa;
+  std::string_view* vb = sb;
+  if (ncol > kInline) {
+    ha.resize(ncol);
+    hb.resize(ncol);
+    va = ha.data();
+    vb = hb.data();
+  }
+  DecodeKey(a, ncol, va);
+  DecodeKey(b, ncol, vb);
   for (size_t c = 0; c < ncol; ++c) {
     bool ma = va[c].empty(), mb = vb[c].empty();
     if (ma != mb) return ma;
@@ -142,10 +154,14 @@ bool KeyTieLess(std::string_view a, std::string_view b, size_t ncol) {
   return false;
 }
 
+// Count descending, then display text ascending (its first 8 bytes compared
+// as two numbers: see Row::order_hi), then the encoded key.
 struct RowLess {
   size_t ncol;
   bool operator()(const Row& a, const Row& b) const {
     if (a.count != b.count) return a.count > b.count;
+    if (a.order_hi != b.order_hi) return a.order_hi < b.order_hi;
+    if (a.order_lo != b.order_lo) return a.order_lo < b.order_lo;
     int c = a.display.compare(b.display);
     if (c != 0) return c < 0;
     return KeyTieLess(a.key, b.key, ncol);
@@ -163,17 +179,33 @@ void RenderDisplay(std::string_view key, size_t ncol, std::vector<std::string_vi
   }
 }
 
-// Rows of one table with their display text (kept in `arena`).
-void TableRows(const HashTable& t, size_t ncol, Arena& arena, std::vector<Row>& rows) {
+// Rows of one table with their display text (kept in `arena`), written to
+// out[0, t.size()).
+void TableRowsTo(const HashTable& t, size_t ncol, Arena& arena, Row* out) {
   std::vector<std::string_view> vals(ncol);
   std::string line;
-  rows.reserve(rows.size() + t.size());
-  for (const Entry& e : t.slots()) {
+  std::span<const Entry> slots = t.slots();
+  // Slots are in hash order, so their keys are scattered over the arena:
+  // start loading a key some slots ahead of its turn.
+  constexpr size_t kAhead = 16;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (i + kAhead < slots.size() && slots[i + kAhead].key != nullptr) {
+      __builtin_prefetch(slots[i + kAhead].key);
+    }
+    const Entry& e = slots[i];
     if (e.key == nullptr) continue;
     RenderDisplay(e.view(), ncol, vals, line);
     const char* d = arena.Copy(line);
-    rows.push_back(Row{e.count, std::string_view(d, line.size()), e.view()});
+    *out = Row{e.count, std::string_view(d, line.size()), e.view()};
+    SetOrderPrefix(*out);
+    ++out;
   }
+}
+
+void TableRows(const HashTable& t, size_t ncol, Arena& arena, std::vector<Row>& rows) {
+  size_t at = rows.size();
+  rows.resize(at + t.size());
+  TableRowsTo(t, ncol, arena, rows.data() + at);
 }
 
 
@@ -213,6 +245,7 @@ class RunRowReader {
     key_.assign(p + a + b + dlen + c, klen);
     reader_.Consume(a + b + dlen + c + klen);
     row_ = Row{count, display_, key_};
+    SetOrderPrefix(row_);
     return true;
   }
   const Row& row() const { return row_; }
@@ -372,12 +405,41 @@ absl::Status MergeRuns(ExternalState& ex, RowSink& sink) {
 }  // namespace
 
 void SortRows(std::vector<Row>& rows, size_t top, size_t ncol) {
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, rows.size(), size_t{1} << 14),
+                    [&](const tbb::blocked_range<size_t>& r) {
+                      for (size_t i = r.begin(); i < r.end(); ++i) SetOrderPrefix(rows[i]);
+                    });
   RowLess less{ncol};
   if (top > 0 && top < rows.size()) {
     std::nth_element(rows.begin(), rows.begin() + static_cast<ptrdiff_t>(top), rows.end(), less);
     rows.resize(top);
   }
-  tbb::parallel_sort(rows.begin(), rows.end(), less);
+  // Two passes. The first orders by count and the 16-byte prefix alone, so
+  // its n log n comparisons never leave the rows; the second orders each run
+  // of rows that tie on both by the whole text (and key). Ties then cost one
+  // look at each tied row's text, not one per comparison in every pass of the
+  // sort (a cache miss each when the rows number millions).
+  auto coarse = [](const Row& a, const Row& b) {
+    if (a.count != b.count) return a.count > b.count;
+    if (a.order_hi != b.order_hi) return a.order_hi < b.order_hi;
+    return a.order_lo < b.order_lo;
+  };
+  tbb::parallel_sort(rows.begin(), rows.end(), coarse);
+  auto same = [](const Row& a, const Row& b) {
+    return a.count == b.count && a.order_hi == b.order_hi && a.order_lo == b.order_lo;
+  };
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, rows.size(), size_t{1} << 14),
+                    [&](const tbb::blocked_range<size_t>& r) {
+                      // Each task sorts the runs that start in its range.
+                      size_t i = r.begin();
+                      while (i > 0 && i < rows.size() && same(rows[i - 1], rows[i])) ++i;
+                      while (i < r.end()) {
+                        size_t j = i + 1;
+                        while (j < rows.size() && same(rows[i], rows[j])) ++j;
+                        if (j - i > 1) std::sort(rows.begin() + i, rows.begin() + j, less);
+                        i = j;
+                      }
+                    });
 }
 
 absl::Status RunOptions::Validate() const {
@@ -419,6 +481,11 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
       if (!opened.ok()) {
         errors[idx] = opened.status();
         return;
+      }
+      if (opened->format != io::Format::kPlain) {
+        // A decoder is the serial part: give it a thread of its own.
+        opened->chunker = std::make_unique<io::ReadAheadChunker>(std::move(opened->chunker),
+                                                                 static_cast<size_t>(threads) + 2);
       }
       io::Chunker& chunker = *opened->chunker;
       // BSD timestamps have no year: --year, else the file's modification
@@ -536,32 +603,55 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
   if (!external) {
     // Merge: one task per partition, each folding every thread's table of
     // that partition into one; key bytes stay where they are.
+    // The largest of a partition's tables is taken over whole, and the
+    // others are folded into it (with one thread, nothing is rehashed).
     std::vector<HashTable> merged(kPartitions);
     std::vector<Arena> display(kPartitions);
-    std::vector<std::vector<Row>> part_rows(kPartitions);
     arena.execute([&] {
       tbb::parallel_for(size_t{0}, kPartitions, size_t{1}, [&](size_t p) {
+        Local* largest = nullptr;
         for (Local* l : locals) {
+          if (largest == nullptr || l->table.partition(p).size() > largest->table.partition(p).size()) {
+            largest = l;
+          }
+        }
+        if (largest == nullptr) return;
+        merged[p] = std::move(largest->table.partition(p));
+        for (Local* l : locals) {
+          if (l == largest) continue;
           for (const Entry& e : l->table.partition(p).slots()) {
             if (e.key != nullptr) merged[p].AddStable(e);
           }
+          l->table.partition(p).Clear();
         }
-        TableRows(merged[p], ncol, display[p], part_rows[p]);
       });
     });
-    std::vector<Row> rows;
-    size_t total = 0;
-    for (auto& pr : part_rows) total += pr.size();
-    rows.reserve(total);
-    for (auto& pr : part_rows) rows.insert(rows.end(), pr.begin(), pr.end());
+    // Every partition writes its rows straight into its own range of one
+    // vector: no per-partition vectors to concatenate.
+    std::vector<size_t> first(kPartitions + 1, 0);
+    for (size_t p = 0; p < kPartitions; ++p) first[p + 1] = first[p] + merged[p].size();
+    std::vector<Row> rows(first[kPartitions]);
+    arena.execute([&] {
+      tbb::parallel_for(size_t{0}, kPartitions, size_t{1}, [&](size_t p) {
+        TableRowsTo(merged[p], ncol, display[p], rows.data() + first[p]);
+        merged[p].Clear();
+      });
+    });
     st.groups = rows.size();
     arena.execute([&] { SortRows(rows, options.top, ncol); });
     if (absl::Status s = sink.Begin(st); !s.ok()) {
       result.fatal = s;
       return finish();
     }
-    for (const Row& r : rows) {
-      if (absl::Status s = sink.Add(r); !s.ok()) {
+    // After the sort, rows point at display text all over memory: load a
+    // few rows ahead while the writer formats this one.
+    constexpr size_t kAhead = 8;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i + kAhead < rows.size()) {
+        __builtin_prefetch(rows[i + kAhead].display.data());
+        __builtin_prefetch(rows[i + kAhead].key.data());
+      }
+      if (absl::Status s = sink.Add(rows[i]); !s.ok()) {
         result.fatal = s;
         return finish();
       }

@@ -15,6 +15,7 @@
 
 #include "gtest/gtest.h"
 #include "io/paths.h"
+#include "io/read_ahead.h"
 
 namespace logtally::io {
 namespace {
@@ -136,6 +137,51 @@ TEST(ChunkerTest, ErrorKeepsCompleteLinesAndDropsThePartialOne) {
   EXPECT_EQ(got, "one\ntwo\n");
   EXPECT_FALSE(err.ok());
   EXPECT_EQ(c.dropped_bytes(), 3u);  // "thr"
+}
+
+// Reading ahead on a thread changes nothing a caller sees: the same chunks
+// in the same order, the error after every good line before it, and a
+// reader stopped early (the input abandoned) neither hangs nor leaks.
+TEST(ChunkerTest, ReadAheadGivesTheSameChunksAndErrorInOrder) {
+  for (const std::string& input : Inputs()) {
+    for (size_t depth : {1, 2, 5}) {
+      ReadAheadChunker ra(std::make_unique<StreamChunker>(std::make_unique<StringStream>(input, 3), 2),
+                          depth);
+      CheckInvariant(input, Drain(ra));
+    }
+  }
+  ReadAheadChunker ra(std::make_unique<StreamChunker>(
+                          std::make_unique<FailingStream>("one\ntwo\nthree\nfour", 11), 4),
+                      2);
+  std::string got;
+  Chunk chunk;
+  absl::Status err;
+  for (;;) {
+    absl::StatusOr<bool> more = ra.Next(chunk);
+    if (!more.ok()) {
+      err = more.status();
+      break;
+    }
+    if (!*more) break;
+    got += chunk.data;
+    ra.Recycle(chunk);
+  }
+  EXPECT_EQ(got, "one\ntwo\n");
+  EXPECT_FALSE(err.ok());
+  EXPECT_EQ(ra.dropped_bytes(), 3u);
+  absl::StatusOr<bool> after = ra.Next(chunk);
+  EXPECT_TRUE(after.ok() && !*after);
+
+  std::string big;
+  for (int i = 0; i < 10000; ++i) big += "line " + std::to_string(i) + "\n";
+  for (int taken = 0; taken < 3; ++taken) {
+    ReadAheadChunker early(std::make_unique<StreamChunker>(std::make_unique<StringStream>(big, 7), 16),
+                           2);
+    for (int i = 0; i < taken; ++i) {
+      ASSERT_TRUE(*early.Next(chunk));
+      early.Recycle(chunk);
+    }
+  }  // destroyed with the reader blocked on a full queue
 }
 
 TEST(ChunkerTest, OpenInputReadsOrMapsPlainFilesAndReadsPipes) {
