@@ -211,39 +211,35 @@ void TableRows(const HashTable& t, size_t ncol, Arena& arena, std::vector<Row>& 
 
 // ---- The external path: aggregate spilled partitions one by one ----------
 
-// A sorted run of rows written to a temporary file: count, display, key.
+// A sorted run of rows written to a temporary file: count and key. The
+// display text is rendered again when the run is read back: it is as long as
+// the key, and writing it would double the temporary data (for `-k line`,
+// that is the whole input once more).
 void AppendRunRow(std::string& buf, const Row& r) {
   AppendVarint(buf, r.count);
-  AppendVarint(buf, r.display.size());
-  buf.append(r.display);
   AppendVarint(buf, r.key.size());
   buf.append(r.key);
 }
 
 class RunRowReader {
  public:
-  explicit RunRowReader(const TempFile* f) : reader_(f) {}
+  RunRowReader(const TempFile* f, size_t ncol) : reader_(f), vals_(ncol) {}
   absl::StatusOr<bool> Next() {
-    absl::StatusOr<size_t> avail = reader_.Fill(30);
+    absl::StatusOr<size_t> avail = reader_.Fill(20);
     if (!avail.ok()) return avail.status();
     if (*avail == 0) return false;
     const char* p = reader_.data();
-    uint64_t count = 0, dlen = 0, klen = 0;
+    uint64_t count = 0, klen = 0;
     size_t a = ParseVarint(p, *avail, &count);
-    size_t b = a == 0 ? 0 : ParseVarint(p + a, *avail - a, &dlen);
+    size_t b = a == 0 ? 0 : ParseVarint(p + a, *avail - a, &klen);
     if (a == 0 || b == 0) return absl::DataLossError("corrupt temporary run data");
-    avail = reader_.Fill(a + b + dlen + 10);
+    avail = reader_.Fill(a + b + klen);
     if (!avail.ok()) return avail.status();
+    if (*avail < a + b + klen) return absl::DataLossError("corrupt temporary run data");
     p = reader_.data();
-    size_t c = ParseVarint(p + a + b + dlen, *avail - a - b - dlen, &klen);
-    if (c == 0) return absl::DataLossError("corrupt temporary run data");
-    avail = reader_.Fill(a + b + dlen + c + klen);
-    if (!avail.ok()) return avail.status();
-    if (*avail < a + b + dlen + c + klen) return absl::DataLossError("corrupt temporary run data");
-    p = reader_.data();
-    display_.assign(p + a + b, dlen);
-    key_.assign(p + a + b + dlen + c, klen);
-    reader_.Consume(a + b + dlen + c + klen);
+    key_.assign(p + a + b, klen);
+    reader_.Consume(a + b + klen);
+    RenderDisplay(key_, vals_.size(), vals_, display_);
     row_ = Row{count, display_, key_};
     SetOrderPrefix(row_);
     return true;
@@ -252,6 +248,7 @@ class RunRowReader {
 
  private:
   TempReader reader_;
+  std::vector<std::string_view> vals_;
   std::string display_, key_;
   Row row_;
 };
@@ -386,7 +383,7 @@ absl::Status MergeRuns(ExternalState& ex, RowSink& sink) {
   auto greater = [&](size_t a, size_t b) { return less(readers[b]->row(), readers[a]->row()); };
   std::priority_queue<size_t, std::vector<size_t>, decltype(greater)> heap(greater);
   for (const auto& f : ex.runs) {
-    readers.push_back(std::make_unique<RunRowReader>(f.get()));
+    readers.push_back(std::make_unique<RunRowReader>(f.get(), ex.ncol));
     absl::StatusOr<bool> more = readers.back()->Next();
     if (!more.ok()) return more.status();
     if (*more) heap.push(readers.size() - 1);

@@ -1,5 +1,9 @@
 #include "engine/output.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -75,13 +79,43 @@ absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name) {
       absl::StrCat("unknown format '", AV(name), "': use text, tsv, csv, json or ndjson"));
 }
 
+namespace {
+
+// Length of the prefix of [p, p + n) that displays as itself: printable
+// ASCII other than the backslash. Most values are all of it, so they are
+// copied in one go. SSE2 is part of x86-64, so no dispatch is needed.
+size_t PlainPrefix(const char* p, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i lo = _mm_set1_epi8(0x1f), hi = _mm_set1_epi8(0x7f), bs = _mm_set1_epi8('\\');
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // Signed compares: bytes from 0x80 up are negative, so they fail "> 0x1f".
+    __m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(v, bs),
+                                  _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi)));
+    unsigned m = static_cast<unsigned>(_mm_movemask_epi8(ok));
+    if (m != 0xffff) return i + static_cast<size_t>(__builtin_ctz(~m));
+  }
+#endif
+  for (; i < n; ++i) {
+    uint8_t c = static_cast<uint8_t>(p[i]);
+    if (c < 0x20 || c >= 0x7f || c == '\\') break;
+  }
+  return i;
+}
+
+}  // namespace
+
 void AppendDisplay(std::string& out, std::string_view v) {
   size_t i = 0;
   while (i < v.size()) {
+    size_t k = PlainPrefix(v.data() + i, v.size() - i);
+    out.append(v.data() + i, k);
+    i += k;
+    if (i >= v.size()) break;
     uint8_t c = static_cast<uint8_t>(v[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      if (c == '\\') out.push_back('\\');
-      out.push_back(static_cast<char>(c));
+    if (c == '\\') {
+      out.append("\\\\");
       ++i;
       continue;
     }
