@@ -1,7 +1,11 @@
 // Writing an output file atomically: a temporary file beside the target is
 // filled, flushed and renamed into place only on Commit(), so a reader never
 // sees a half-written result. Without Commit() (an error, an exception) the
-// temporary file is removed. Standard output is written directly.
+// temporary file is removed. A target that is a symbolic link is resolved
+// first (the link stays, the file it names is replaced, keeping its
+// permissions). Standard output, and a target that exists but is not a
+// regular file (/dev/null, a FIFO, a terminal), are written directly: a
+// device must never be replaced by a file.
 #ifndef LOGTALLY_IO_ATOMIC_FILE_H_
 #define LOGTALLY_IO_ATOMIC_FILE_H_
 
@@ -31,7 +35,8 @@ class OutputFile {
   OutputFile() = default;
   int fd_ = -1;
   std::string path_;
-  std::string temp_path_;  // empty for standard output
+  std::string temp_path_;  // empty when written directly
+  bool owns_fd_ = false;   // a device or FIFO opened by name
   bool committed_ = false;
 };
 

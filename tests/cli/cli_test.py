@@ -195,6 +195,32 @@ def body(lt, samples, tmp):
     check("-o leaves no temp file", [f for f in os.listdir(tmp) if ".tmp." in f] == [], os.listdir(tmp))
     rc, out, err = run([lt, "count", "-q", "-k", "DPT", "-o", os.path.join(tmp, "no", "such", "x"), big])
     check("-o into a missing directory: exit 2", rc == 2 and b"no/such/x" in err, err)
+    # A target that is not a regular file is written in place, never replaced
+    # by one (-o /dev/null once turned /dev/null into a file).
+    import stat as stat_mod
+    rc, out, err = run([lt, "count", "-q", "-k", "DPT", "-o", "/dev/null", big])
+    check("-o /dev/null stays a device", rc == 0 and out == b"" and
+          stat_mod.S_ISCHR(os.stat("/dev/null").st_mode), (rc, err))
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
+    rc, out, err = run([lt, "count", "-q", "-k", "DPT", "-o", fifo, big])
+    got = reader.communicate(timeout=60)[0]
+    _, want, _ = run([lt, "count", "-q", "-k", "DPT", big])
+    check("-o FIFO: written through, still a FIFO", rc == 0 and got == want and
+          stat_mod.S_ISFIFO(os.stat(fifo).st_mode), (rc, err))
+    target = os.path.join(tmp, "target.txt")
+    with open(target, "w") as f:
+        f.write("old\n")
+    os.chmod(target, 0o640)
+    link = os.path.join(tmp, "link.txt")
+    os.symlink(target, link)
+    rc, out, err = run([lt, "count", "-q", "-k", "DPT", "-o", link, big])
+    check("-o through a symlink replaces the target, keeps the link and the mode",
+          rc == 0 and os.path.islink(link) and open(target, "rb").read() == want and
+          stat_mod.S_IMODE(os.stat(target).st_mode) == 0o640, (rc, err))
+    rc, out, err = run([lt, "count", "-q", "-k", "DPT", "-o", tmp, big])
+    check("-o a directory: exit 2, named", rc == 2 and b"is a directory" in err, err)
 
     # Formats agree with each other.
     rc, t, _ = run([lt, "count", "-q", "-k", "SRC,PROTO", "--percent", big])
