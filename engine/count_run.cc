@@ -237,7 +237,9 @@ class RunRowReader {
     if (!avail.ok()) return avail.status();
     if (*avail < a + b + klen) return absl::DataLossError("corrupt temporary run data");
     p = reader_.data();
-    key_.assign(p + a + b, klen);
+    // The key stays in the reader's buffer: it is refilled only by the next
+    // call, after this row has left the merge.
+    std::string_view key_(p + a + b, klen);
     reader_.Consume(a + b + klen);
     RenderDisplay(key_, vals_.size(), vals_, display_);
     row_ = Row{count, display_, key_};
@@ -249,8 +251,38 @@ class RunRowReader {
  private:
   TempReader reader_;
   std::vector<std::string_view> vals_;
-  std::string display_, key_;
+  std::string display_;
   Row row_;
+};
+
+// A buffer from BigAlloc (huge pages when large).
+struct ReadBuffer {
+  char* p = nullptr;
+  size_t n = 0;
+  ReadBuffer() = default;
+  explicit ReadBuffer(size_t bytes) : p(static_cast<char*>(BigAlloc(bytes == 0 ? 1 : bytes))), n(bytes == 0 ? 1 : bytes) {}
+  ReadBuffer(const ReadBuffer&) = delete;
+  ReadBuffer& operator=(ReadBuffer&& o) noexcept {
+    std::swap(p, o.p);
+    std::swap(n, o.n);
+    return *this;
+  }
+  ~ReadBuffer() { BigFree(p, n); }
+  // Room for `bytes`, keeping the memory when it is large enough.
+  void Ensure(size_t bytes) {
+    if (bytes > n || p == nullptr) *this = ReadBuffer(bytes);
+  }
+};
+
+// One thread's working memory for aggregating partitions, reused from one
+// partition to the next: in a VM, filling fresh pages costs several times
+// more than reusing touched ones, and the partitions come one after another.
+struct AggScratch {
+  ReadBuffer data;
+  HashTable table;
+  Arena display;
+  std::vector<Row> rows;
+  std::string buf;
 };
 
 struct ExternalState {
@@ -265,6 +297,7 @@ struct ExternalState {
   // Results: sorted runs (full output) or the top rows of each partition.
   std::vector<std::unique_ptr<TempFile>> runs;
   std::vector<std::string> top_rows;  // encoded run rows, for top-N
+  tbb::enumerable_thread_specific<AggScratch> scratch;
 
   void Fail(absl::Status s) {
     std::lock_guard<std::mutex> lock(mu);
@@ -276,11 +309,12 @@ struct ExternalState {
   }
 };
 
-void AggregateFile(const TempFile* file, int depth, ExternalState& ex);
+void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex);
+
 
 // Splits `file` into kRepartitionFanout files by the next hash bits and
 // aggregates each.
-void Repartition(const TempFile* file, int depth, ExternalState& ex) {
+void Repartition(std::unique_ptr<TempFile> file, int depth, ExternalState& ex) {
   const int shift = 64 - kPartitionBits - kRepartitionBits * (depth + 1);
   if (shift < 0) {
     ex.Fail(absl::ResourceExhaustedError(
@@ -289,7 +323,7 @@ void Repartition(const TempFile* file, int depth, ExternalState& ex) {
   }
   std::vector<std::unique_ptr<TempFile>> subs(kRepartitionFanout);
   std::vector<std::string> bufs(kRepartitionFanout);
-  SpillRecordReader reader(file);
+  SpillRecordReader reader(file.get());
   std::string_view key;
   uint64_t count = 0;
   auto flush = [&](size_t i) -> absl::Status {
@@ -320,31 +354,65 @@ void Repartition(const TempFile* file, int depth, ExternalState& ex) {
   for (size_t i = 0; i < kRepartitionFanout; ++i) {
     if (absl::Status s = flush(i); !s.ok()) return ex.Fail(s);
   }
+  file.reset();  // split: its pages can hold the next files
   for (size_t i = 0; i < kRepartitionFanout && !ex.failed(); ++i) {
-    if (subs[i] != nullptr) AggregateFile(subs[i].get(), depth + 1, ex);
+    if (subs[i] != nullptr) AggregateFile(std::move(subs[i]), depth + 1, ex);
   }
 }
 
-void AggregateFile(const TempFile* file, int depth, ExternalState& ex) {
-  HashTable table;
-  Arena arena;
-  SpillRecordReader reader(file);
-  std::string_view key;
-  uint64_t count = 0;
-  for (;;) {
-    absl::StatusOr<bool> more = reader.Next(&key, &count);
-    if (!more.ok()) return ex.Fail(more.status());
-    if (!*more) break;
-    table.Add(HashBytes(key.data(), key.size()), key, count, &arena);
-    // Rows and display text will need about as much again as the table.
-    if (2 * (table.memory_bytes() + arena.bytes_allocated()) > ex.share) {
-      table.Clear();
-      arena.Clear();
-      return Repartition(file, depth, ex);
-    }
+void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex) {
+  // The file is read whole into one buffer and the table's keys point into
+  // it: no key is copied. It must fit beside the table, the rows and their
+  // display text (about the keys' size again) in this partition's share.
+  const uint64_t size = file->size();
+  if (size * 2 > ex.share) return Repartition(std::move(file), depth, ex);
+  AggScratch& sc = ex.scratch.local();
+  sc.data.Ensure(static_cast<size_t>(size));
+  ReadBuffer& data = sc.data;
+  for (uint64_t at = 0; at < size;) {
+    absl::StatusOr<size_t> got = file->ReadAt(at, data.p + at, static_cast<size_t>(size - at));
+    if (!got.ok()) return ex.Fail(got.status());
+    if (*got == 0) return ex.Fail(absl::DataLossError("temporary spill data ended early"));
+    at += *got;
   }
-  std::vector<Row> rows;
-  Arena display;
+  // One pass to count the records, so the table is sized once.
+  struct Rec {
+    const char* key;
+    size_t len;
+    uint64_t count;
+  };
+  auto next = [&](size_t& pos, Rec* r) -> bool {
+    uint64_t len = 0;
+    size_t a = ParseVarint(data.p + pos, size - pos, &len);
+    if (a == 0 || len > size - pos - a) return false;
+    size_t b = ParseVarint(data.p + pos + a + len, size - pos - a - len, &r->count);
+    if (b == 0) return false;
+    r->key = data.p + pos + a;
+    r->len = len;
+    pos += a + len + b;
+    return true;
+  };
+  size_t records = 0;
+  Rec rec;
+  for (size_t pos = 0; pos < size; ++records) {
+    if (!next(pos, &rec)) return ex.Fail(absl::DataLossError("corrupt temporary spill data"));
+  }
+  const uint64_t need = 2 * size + records * (2 * sizeof(Entry) + sizeof(Row));
+  if (need > ex.share) return Repartition(std::move(file), depth, ex);
+  HashTable& table = sc.table;
+  table.Reuse(records);
+  for (size_t pos = 0; pos < size;) {
+    next(pos, &rec);
+    table.AddStable(Entry{HashBytes(rec.key, rec.len), rec.count, rec.key, rec.len});
+  }
+  // Aggregated: drop the file now, so the run written next can reuse its
+  // pages (fresh page-cache pages cost several times more to fill in a VM,
+  // and the disk never sees data that is dead already).
+  file.reset();
+  std::vector<Row>& rows = sc.rows;
+  rows.clear();
+  Arena& display = sc.display;
+  display.Reset();
   TableRows(table, ex.ncol, display, rows);
   ex.groups += rows.size();
   RowLess less{ex.ncol};
@@ -353,11 +421,12 @@ void AggregateFile(const TempFile* file, int depth, ExternalState& ex) {
     rows.resize(ex.top);
   }
   std::sort(rows.begin(), rows.end(), less);
-  std::string buf;
+  std::string& buf = sc.buf;
+  buf.clear();
   if (ex.top > 0) {
     for (const Row& r : rows) AppendRunRow(buf, r);
     std::lock_guard<std::mutex> lock(ex.mu);
-    ex.top_rows.push_back(std::move(buf));
+    ex.top_rows.push_back(buf);
     return;
   }
   absl::StatusOr<std::unique_ptr<TempFile>> run = TempFile::Create(ex.dir);
@@ -672,8 +741,8 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
   ex.share = budget / static_cast<uint64_t>(threads);
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, kPartitions, size_t{1}, [&](size_t p) {
-      const TempFile* f = spiller.store.file(p);
-      if (f != nullptr && !ex.failed()) AggregateFile(f, 0, ex);
+      std::unique_ptr<TempFile> f = spiller.store.Take(p);
+      if (f != nullptr && !ex.failed()) AggregateFile(std::move(f), 0, ex);
     });
   });
   st.spilled_bytes = spiller.store.bytes() + ex.spilled.load();

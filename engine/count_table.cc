@@ -85,12 +85,21 @@ void BigFree(void* p, size_t bytes) {
 
 const char* Arena::Copy(std::string_view s) {
   if (s.size() > left_) {
-    size_t size = std::max(next_block_, s.size());
-    next_block_ = std::min(next_block_ * 2, kArenaBlock);
-    blocks_.push_back(Block{static_cast<char*>(BigAlloc(size)), size});
-    cur_ = blocks_.back().p;
-    left_ = size;
-    allocated_ += size;
+    // After Reset, the kept blocks come first; then new ones.
+    while (block_idx_ + 1 < blocks_.size() && s.size() > left_) {
+      ++block_idx_;
+      cur_ = blocks_[block_idx_].p;
+      left_ = blocks_[block_idx_].size;
+    }
+    if (s.size() > left_) {
+      size_t size = std::max(next_block_, s.size());
+      next_block_ = std::min(next_block_ * 2, kArenaBlock);
+      blocks_.push_back(Block{static_cast<char*>(BigAlloc(size)), size});
+      block_idx_ = blocks_.size() - 1;
+      cur_ = blocks_.back().p;
+      left_ = size;
+      allocated_ += size;
+    }
   }
   char* dst = cur_;
   if (!s.empty()) std::memcpy(dst, s.data(), s.size());
@@ -162,6 +171,20 @@ void HashTable::Grow() {
   BigFree(old, old_cap * sizeof(Entry));
 }
 
+void HashTable::Reuse(size_t groups) {
+  size_t cap = kInitialSlots;
+  while (groups * kMaxLoadDenominator > cap * kMaxLoadNumerator) cap *= 2;
+  if (cap <= capacity_ && slots_ != nullptr) {
+    // Zeroing pages this process has touched is far cheaper than fresh ones.
+    std::memset(static_cast<void*>(slots_), 0, capacity_ * sizeof(Entry));
+    size_ = 0;
+    return;
+  }
+  Clear();
+  capacity_ = cap;
+  slots_ = static_cast<Entry*>(BigAlloc(capacity_ * sizeof(Entry)));
+}
+
 void HashTable::Add(uint64_t hash, std::string_view key, uint64_t count, Arena* arena) {
   if ((size_ + 1) * kMaxLoadDenominator > capacity_ * kMaxLoadNumerator) Grow();
   Entry* e = Find(hash, key);
@@ -199,6 +222,13 @@ uint64_t KeyBatch::Push(std::string_view key) {
   return h;
 }
 
+void Arena::Reset() {
+  used_total_ = 0;
+  block_idx_ = 0;
+  cur_ = blocks_.empty() ? nullptr : blocks_[0].p;
+  left_ = blocks_.empty() ? 0 : blocks_[0].size;
+}
+
 void Arena::Clear() {
   for (const Block& b : blocks_) BigFree(b.p, b.size);
   blocks_.clear();
@@ -207,6 +237,7 @@ void Arena::Clear() {
   used_total_ = 0;
   allocated_ = 0;
   next_block_ = kFirstBlock;
+  block_idx_ = 0;
 }
 
 size_t PartitionedTable::memory_bytes() const {

@@ -61,6 +61,7 @@ class Arena {
       used_total_ = o.used_total_;
       allocated_ = o.allocated_;
       next_block_ = o.next_block_;
+      block_idx_ = o.block_idx_;
       o.blocks_.clear();
       o.Clear();
     }
@@ -68,6 +69,8 @@ class Arena {
   }
   ~Arena() { Clear(); }
   const char* Copy(std::string_view s);
+  // Forgets every key but keeps the blocks for reuse (no fresh pages).
+  void Reset();
   size_t bytes_used() const { return used_total_; }
   size_t bytes_allocated() const { return allocated_; }
   void Clear();
@@ -83,6 +86,7 @@ class Arena {
   size_t used_total_ = 0;
   size_t allocated_ = 0;
   size_t next_block_ = kFirstBlock;
+  size_t block_idx_ = 0;  // the block cur_ points into
   // Blocks start at 4 KiB and double up to kArenaBlock, so a table with a
   // handful of groups (64 partitions' worth of display arenas) stays small.
   static constexpr size_t kFirstBlock = size_t{4} << 10;
@@ -119,6 +123,9 @@ class HashTable {
   // that already lives in an arena).
   void Add(uint64_t hash, std::string_view key, uint64_t count, Arena* arena);
   void AddStable(const Entry& e);
+  // Empties the table and makes room for `groups` groups without growing,
+  // reusing its slots when there are enough.
+  void Reuse(size_t groups);
 
   size_t size() const { return size_; }
   std::span<const Entry> slots() const { return {slots_, capacity_}; }

@@ -124,13 +124,8 @@ absl::Status SpillStore::Append(size_t partition, std::string_view records) {
     if (!f.ok()) return f.status();
     files_[partition] = std::move(*f);
   }
+  written_ += records.size();
   return files_[partition]->Append(records);
-}
-
-uint64_t SpillStore::bytes() const {
-  uint64_t n = 0;
-  for (const auto& f : files_) n += f != nullptr ? f->size() : 0;
-  return n;
 }
 
 absl::StatusOr<uint64_t> ParseSize(std::string_view s) {

@@ -10,6 +10,7 @@
 #ifndef LOGTALLY_ENGINE_SPILL_H_
 #define LOGTALLY_ENGINE_SPILL_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -85,7 +86,10 @@ class SpillStore {
   SpillStore(std::string dir, size_t partitions);
   absl::Status Append(size_t partition, std::string_view records);
   const TempFile* file(size_t p) const { return files_[p].get(); }
-  uint64_t bytes() const;
+  // Hands partition p's file over (its pages are freed when it is dropped).
+  std::unique_ptr<TempFile> Take(size_t p) { return std::move(files_[p]); }
+  // Bytes appended so far, over all partitions (files taken included).
+  uint64_t bytes() const { return written_.load(); }
   size_t spills() const { return spills_; }
   void CountSpill() {
     std::lock_guard<std::mutex> lock(count_mu_);
@@ -99,6 +103,7 @@ class SpillStore {
   std::unique_ptr<std::mutex[]> mus_;
   std::mutex count_mu_;
   size_t spills_ = 0;
+  std::atomic<uint64_t> written_{0};
 };
 
 // Parses "256M", "1G", "512K", "1000000" (bytes); binary units.
