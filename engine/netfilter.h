@@ -9,6 +9,7 @@
 #ifndef LOGTALLY_ENGINE_NETFILTER_H_
 #define LOGTALLY_ENGINE_NETFILTER_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,12 +29,32 @@ size_t FindRecordStart(const char* line, size_t n, const simd::Kernels& k);
 class WantedKeys {
  public:
   static constexpr size_t kMaxWantedKeys = 32;
+  WantedKeys() = default;
+  // The needle set points into needles_: a copy rebuilds it for its own.
+  WantedKeys(const WantedKeys& o) { *this = o; }
+  WantedKeys& operator=(const WantedKeys& o) {
+    if (this != &o) {
+      names_ = o.names_;
+      needles_ = o.needles_;
+      count_ = o.count_;
+      std::copy(o.packed_, o.packed_ + kMaxWantedKeys, packed_);
+      std::copy(o.len_, o.len_ + kMaxWantedKeys, len_);
+      BuildNeedleSet();
+    }
+    return *this;
+  }
   // Returns the key's index, adding it when new.
   size_t Add(std::string_view name);
   size_t size() const { return names_.size(); }
   const std::string& name(size_t i) const { return names_[i]; }
   // " KEY=": how key i appears at the start of any token but the first.
   const std::string& needle(size_t i) const { return needles_[i]; }
+  // The needles of every key but IN (the first token, found without one),
+  // then " [", for one find_needles pass; usable when fused() (at most
+  // NeedleSet::kMax needles). set_index(i): key i's needle in it, or -1.
+  const simd::NeedleSet& needle_set() const { return set_; }
+  bool fused() const { return fused_; }
+  int set_index(size_t i) const { return set_index_[i]; }
   // Index of `key` among the wanted keys, or -1. `limit` is the end of the
   // readable bytes after `key` (at least `len` bytes on).
   int Match(const char* key, size_t len, const char* limit) const {
@@ -62,8 +83,12 @@ class WantedKeys {
                                            0xffffffffffffull,
                                            0xffffffffffffffull,
                                            ~0ull};
+  void BuildNeedleSet();
   std::vector<std::string> names_;
   std::vector<std::string> needles_;
+  simd::NeedleSet set_;
+  bool fused_ = true;
+  int set_index_[kMaxWantedKeys] = {};
   size_t count_ = 0;
   uint64_t packed_[kMaxWantedKeys] = {};  // first 8 bytes (little endian); 0 for longer keys' slots
   size_t len_[kMaxWantedKeys] = {};

@@ -21,6 +21,16 @@
 
 namespace logtally::engine::simd {
 
+// Needles searched for in one pass by find_needles: " KEY=" for each wanted
+// key and " [" for a bracketed part.
+struct NeedleSet {
+  static constexpr size_t kMax = 16;
+  size_t count = 0;
+  const char* text[kMax] = {};
+  size_t len[kMax] = {};  // at least 2
+  uint32_t stop = 0;      // the scan may end once all of these are found
+};
+
 struct Kernels {
   const char* name;
   // First '\n' in [p, end), or end.
@@ -34,7 +44,34 @@ struct Kernels {
   // First occurrence of needle[0..len) lying wholly in [p, end), or end.
   // len >= 2. Used for " KEY=" and " [" in the body of a record.
   const char* (*find_needle)(const char* p, const char* end, const char* needle, size_t len);
+  // All needles of `set` in one pass over [p, end). For a needle in
+  // set.stop, found[i] is its first occurrence lying wholly in [p, end), or
+  // end. For any other needle, found[i] is its first occurrence when that
+  // starts before the last-starting stop needle's occurrence (or when some
+  // stop needle is absent); otherwise it is that first occurrence or end.
+  void (*find_needles)(const char* p, const char* end, const NeedleSet& set, const char** found);
 };
+
+// find_needles from find_needle, one needle at a time: for kernels without a
+// fused pass.
+inline void FindNeedlesOneByOne(const char* (*find_needle)(const char*, const char*, const char*, size_t),
+                                const char* p, const char* end, const NeedleSet& set,
+                                const char** found) {
+  const char* last = p;
+  bool all = true;
+  for (size_t i = 0; i < set.count; ++i) {
+    if ((set.stop >> i & 1) == 0) continue;
+    found[i] = find_needle(p, end, set.text[i], set.len[i]);
+    if (found[i] >= end) all = false; else if (found[i] > last) last = found[i];
+  }
+  for (size_t i = 0; i < set.count; ++i) {
+    if ((set.stop >> i & 1) != 0) continue;
+    // Only occurrences starting before `last` must be found.
+    const char* lim = all ? (end - last > static_cast<ptrdiff_t>(set.len[i]) ? last + set.len[i] : end) : end;
+    const char* f = find_needle(p, lim, set.text[i], set.len[i]);
+    found[i] = f >= lim ? end : f;
+  }
+}
 
 const Kernels& ScalarKernels();
 const Kernels& Sse2Kernels();

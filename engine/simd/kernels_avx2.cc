@@ -101,10 +101,14 @@ LT_AVX2 const char* FindNeedle(const char* p, const char* end, const char* needl
   return end;
 }
 
+void FindNeedles(const char* p, const char* end, const NeedleSet& set, const char** found) {
+  FindNeedlesOneByOne(FindNeedle, p, end, set, found);
+}
+
 }  // namespace
 
 const Kernels& Avx2Kernels() {
-  static const Kernels k{"avx2", FindNewline, FindInEq, SpaceMask, FindNeedle};
+  static const Kernels k{"avx2", FindNewline, FindInEq, SpaceMask, FindNeedle, FindNeedles};
   return k;
 }
 

@@ -76,10 +76,47 @@ LT_AVX512 const char* FindNeedle(const char* p, const char* end, const char* nee
   return end;
 }
 
+// One pass for all needles: per 64-byte block, each needle still pending is
+// matched on its first, second and last byte (three compares), and the
+// candidates are verified. The loads at +1 and +len-1 are unaligned reads of
+// the same cache lines, so a needle costs a few instructions per block.
+LT_AVX512 void FindNeedles(const char* p, const char* end, const NeedleSet& set, const char** found) {
+  const size_t n = set.count;
+  uint32_t pending = n >= 32 ? ~uint32_t{0} : (uint32_t{1} << n) - 1;
+  __m512i c0[NeedleSet::kMax], c1[NeedleSet::kMax], cl[NeedleSet::kMax];
+  size_t min_len = 64;
+  for (size_t i = 0; i < n; ++i) {
+    found[i] = end;
+    c0[i] = _mm512_set1_epi8(set.text[i][0]);
+    c1[i] = _mm512_set1_epi8(set.text[i][1]);
+    cl[i] = _mm512_set1_epi8(set.text[i][set.len[i] - 1]);
+    if (set.len[i] < min_len) min_len = set.len[i];
+  }
+  for (; (pending & set.stop) != 0 && end - p >= static_cast<ptrdiff_t>(min_len); p += kW) {
+    const __m512i b0 = Load(p, end);
+    const __m512i b1 = Load(p + 1, end);
+    for (uint32_t todo = pending; todo != 0; todo &= todo - 1) {
+      const size_t i = static_cast<size_t>(_tzcnt_u32(todo));
+      const size_t len = set.len[i];
+      uint64_t m = _mm512_cmpeq_epi8_mask(b0, c0[i]) & _mm512_cmpeq_epi8_mask(b1, c1[i]) &
+                   _mm512_cmpeq_epi8_mask(Load(p + len - 1, end), cl[i]) & Valid(p + len - 1, end);
+      while (m != 0) {
+        const char* c = p + _tzcnt_u64(m);
+        if (NeedleEq(c, set.text[i], len)) {
+          found[i] = c;
+          pending &= ~(uint32_t{1} << i);
+          break;
+        }
+        m &= m - 1;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const Kernels& Avx512Kernels() {
-  static const Kernels k{"avx512", FindNewline, FindInEq, SpaceMask, FindNeedle};
+  static const Kernels k{"avx512", FindNewline, FindInEq, SpaceMask, FindNeedle, FindNeedles};
   return k;
 }
 

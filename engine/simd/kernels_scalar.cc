@@ -34,10 +34,14 @@ const char* FindNeedle(const char* p, const char* end, const char* needle, size_
   return end;
 }
 
+void FindNeedles(const char* p, const char* end, const NeedleSet& set, const char** found) {
+  FindNeedlesOneByOne(FindNeedle, p, end, set, found);
+}
+
 }  // namespace
 
 const Kernels& ScalarKernels() {
-  static const Kernels k{"scalar", FindNewline, FindInEq, SpaceMask, FindNeedle};
+  static const Kernels k{"scalar", FindNewline, FindInEq, SpaceMask, FindNeedle, FindNeedles};
   return k;
 }
 

@@ -71,10 +71,14 @@ const char* FindNeedle(const char* p, const char* end, const char* needle, size_
   return end;
 }
 
+void FindNeedles(const char* p, const char* end, const NeedleSet& set, const char** found) {
+  FindNeedlesOneByOne(FindNeedle, p, end, set, found);
+}
+
 }  // namespace
 
 const Kernels& Sse2Kernels() {
-  static const Kernels k{"sse2", FindNewline, FindInEq, SpaceMask, FindNeedle};
+  static const Kernels k{"sse2", FindNewline, FindInEq, SpaceMask, FindNeedle, FindNeedles};
   return k;
 }
 

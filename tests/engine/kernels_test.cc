@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "engine/simd/kernels.h"
 #include "gtest/gtest.h"
@@ -69,6 +70,71 @@ TEST(KernelsTest, EveryKernelMatchesScalarOnRandomInput) {
           ASSERT_EQ(k->find_needle(b + off, e, nd, nl), ref.find_needle(b + off, e, nd, nl))
               << len << " " << off << " " << nd;
         }
+      }
+    }
+  }
+}
+
+// find_needles against one find_needle per needle (scalar), under its
+// contract: stop needles exact; any other needle exact when it starts before
+// the last stop needle found (or when one is absent), else exact or end.
+void CheckFindNeedles(const Kernels& k, const char* b, const char* e, const NeedleSet& set,
+                      const std::string& where) {
+  const Kernels& ref = ScalarKernels();
+  const char* got[NeedleSet::kMax];
+  k.find_needles(b, e, set, got);
+  const char* last = b;
+  bool all = true;
+  for (size_t i = 0; i < set.count; ++i) {
+    if ((set.stop >> i & 1) == 0) continue;
+    const char* want = ref.find_needle(b, e, set.text[i], set.len[i]);
+    ASSERT_EQ(got[i], want) << where << " stop needle " << i;
+    if (want >= e) all = false; else if (want > last) last = want;
+  }
+  for (size_t i = 0; i < set.count; ++i) {
+    if ((set.stop >> i & 1) != 0) continue;
+    const char* want = ref.find_needle(b, e, set.text[i], set.len[i]);
+    if (!all || want < last) {
+      ASSERT_EQ(got[i], want) << where << " needle " << i;
+    } else {
+      ASSERT_TRUE(got[i] == want || got[i] == e) << where << " needle " << i;
+    }
+  }
+}
+
+TEST(KernelsTest, FindNeedlesMatchesOneNeedleAtATime) {
+  std::mt19937_64 rng(11);
+  const std::vector<std::vector<const char*>> sets = {
+      {" IN=", " ["}, {"IN", "N= I", " ["}, {" INxI=N  a", " I", "=N", " ["},
+      {" I", "N=", "\n\n", "IN=", "xI", " [", "ab", "c\r", "  ", "= ", "NN", "II", "I=", "N ", " N", " ["}};
+  for (const Kernels* k : SupportedKernels()) {
+    SCOPED_TRACE(k->name);
+    for (const auto& words : sets) {
+      NeedleSet set;
+      for (const char* w : words) {
+        set.text[set.count] = w;
+        set.len[set.count] = std::strlen(w);
+        ++set.count;
+      }
+      set.stop = (uint32_t{1} << (set.count - 1)) - 1;  // all but the last
+      for (size_t len = 0; len <= 160; ++len) {
+        GuardedBuffer buf(len);
+        std::string text = RandomText(rng, len);
+        std::copy(text.begin(), text.end(), buf.data());
+        for (size_t off = 0; off <= len; off += 1 + off / 16) {
+          CheckFindNeedles(*k, buf.data() + off, buf.data() + len, set,
+                           std::to_string(len) + "/" + std::to_string(off));
+        }
+      }
+      // Sparse: long runs without candidates, one needle planted far out.
+      for (int trial = 0; trial < 100; ++trial) {
+        size_t len = 1 + rng() % 3000;
+        GuardedBuffer buf(len);
+        std::fill(buf.data(), buf.data() + len, 'x');
+        const char* w = words[rng() % words.size()];
+        size_t wl = std::strlen(w);
+        if (wl <= len) std::memcpy(buf.data() + rng() % (len - wl + 1), w, wl);
+        CheckFindNeedles(*k, buf.data(), buf.data() + len, set, "sparse " + std::to_string(len));
       }
     }
   }
