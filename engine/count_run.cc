@@ -548,8 +548,11 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
         errors[idx] = opened.status();
         return;
       }
-      if (opened->format != io::Format::kPlain) {
-        // A decoder is the serial part: give it a thread of its own.
+      if (opened->format != io::Format::kPlain && inputs.size() < static_cast<size_t>(threads)) {
+        // A decoder is the serial part: give it a thread of its own while
+        // there are more threads than inputs. (With as many inputs as
+        // threads, each thread decodes and counts an input of its own; with
+        // -j 1, everything stays on the one thread asked for.)
         opened->chunker = std::make_unique<io::ReadAheadChunker>(std::move(opened->chunker),
                                                                  static_cast<size_t>(threads) + 2);
       }
