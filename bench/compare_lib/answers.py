@@ -6,6 +6,8 @@ last) do not matter.
 """
 
 import collections
+import functools
+import mmap
 import re
 
 from . import check
@@ -111,6 +113,8 @@ MODEL_WHY = {
                    "line, brackets not skipped)",
     "dkvp_first": "{dropped} records lacking a key (no DPT=) not counted by count -g; {n} ICMP "
                   "errors get the quoted packet's DPT",
+    "ipv6_as_written": "{ipv6} records with an IPv6 DST shown as ulogd wrote it (compressed, "
+                       "`::`); logtally shows all eight groups, as the LOG target prints them",
 }
 
 
@@ -127,11 +131,13 @@ def judge_keyed(row, got, ref):
                       % (_fmt(ndiff), _fmt(len(want))))
         return False
     model = row.model
-    if model in check.MODELS and got == check.model_answer(ref, model, row.keyset):
+    if model in ref.get("model_deltas", {}) and \
+            got == check.model_answer(ref, model, row.keyset):
         lines = ref["model_lines"][model][row.keyset]
         keys = "/".join(k + "=" for k in row.keyset.split(","))
         why = MODEL_WHY[model].format(keys=keys, n=_fmt(lines.get("bracket", 0)),
-                                      dropped=_fmt(lines.get("dropped", 0)))
+                                      dropped=_fmt(lines.get("dropped", 0)),
+                                      ipv6=_fmt(lines.get("ipv6", 0)))
         extra = lines.get("extra", 0) + lines.get("other", 0)
         if extra:
             why += ", %s other lines keyed differently" % _fmt(extra)
@@ -188,9 +194,22 @@ def judge_services(row, got, ref):
 
 
 def judge(row, ref):
-    """Read row.out and set row.answer; returns nothing (row.wrong marks a wrong logtally)."""
+    """Read row.out and set row.answer; returns nothing (row.wrong marks a wrong logtally).
+
+    ref: the main log's independent answer, with job 7's under "spill" and job 8's under
+    "ndjson" (a row's `check` says which it is judged against)."""
     if not row.parse:
         row.answer = "n/a (no answer: a floor)"
+        return
+    if row.check:
+        ref = ref[row.check]
+    if row.parse in ("uniqc_digest", "uniqc_digest_raw"):
+        try:
+            judge_spill(row, ref)
+        except (ParseError, OSError, ValueError) as e:
+            row.answer = "could not read the output: %s" % e
+            if row.logtally:
+                row.wrong = True
         return
     try:
         got = parse(row, row.out)
@@ -230,3 +249,178 @@ def judge_fwlogwatch(row, got, ref):
     else:
         why += " [UNEXPLAINED: the check expects %s rejects]" % _fmt(rejects)
     row.answer = "differs: " + why + shape
+
+
+
+# --- Job 7: answers too big for Python memory, compared through digests (check.py). ---
+
+def _digest_work(args, nkeys, raw, watch):
+    """Digest of the `count value...` lines (uniq -c layout) in a byte range of an output."""
+    path, lo, hi = args
+    h, count_hash, shown = check.h, check.count_hash, check.shown_bytes
+    wsum = psum = groups = total = 0
+    seen = collections.Counter()
+    if hi <= lo:
+        return wsum, psum, groups, total, seen
+    with open(path, "rb") as f:
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            pos = lo
+            while pos < hi:
+                end = min(pos + (32 << 20), hi)
+                if end < hi:
+                    nl = mm.find(b"\n", end - 1, hi)
+                    end = hi if nl < 0 else nl + 1
+                block = mm[pos:end]
+                pos = end
+                lines = block.split(b"\n")
+                if block.endswith(b"\n"):
+                    lines.pop()
+                for line in lines:
+                    if not line:
+                        continue
+                    t = line.lstrip(b" ")
+                    i = t.find(b" ")
+                    if i <= 0 or not t[:i].isdigit():
+                        raise ParseError("not `count value`: %r" % line[:80])
+                    n = int(t[:i])
+                    rest = t[i + 1:]
+                    if nkeys == 1:
+                        kb = shown(rest) if raw else (rest or b"-")
+                    else:
+                        vals = rest.split(b" ")
+                        if len(vals) != nkeys:
+                            raise ParseError("%d values, want %d: %r" % (len(vals), nkeys,
+                                                                         line[:80]))
+                        kb = b"\x00".join(shown(v) if raw else (v or b"-") for v in vals)
+                    hk = h(kb)
+                    wsum += n * hk
+                    psum += count_hash(n) * hk
+                    groups += 1
+                    total += n
+                    if watch and kb in watch:
+                        seen[kb] += n
+        finally:
+            mm.close()
+    return wsum % check.P, psum % check.P, groups, total, seen
+
+
+def digest(path, nkeys, raw, watch=None):
+    """{wsum, psum, groups, total, seen}: see check.py; seen holds the counts of the keys in
+    watch. Streams the file on all cores; nothing of it is kept."""
+    work = functools.partial(_digest_work, nkeys=nkeys, raw=raw, watch=watch)
+    out = {"wsum": 0, "psum": 0, "groups": 0, "total": 0, "seen": collections.Counter()}
+    for w, p, g, t, seen in check.map_ranges(work, path):
+        out["wsum"] = (out["wsum"] + w) % check.P
+        out["psum"] = (out["psum"] + p) % check.P
+        out["groups"] += g
+        out["total"] += t
+        out["seen"].update(seen)
+    return out
+
+
+def _model_grouping(got, delta):
+    """The careful answer's (psum, groups), from a competitor's answer that equals its model:
+    the model moves delta[key] records onto each key (minus: away from it), so the careful count
+    of a key is the competitor's minus delta. None when that would be negative."""
+    psum, groups = got["psum"], got["groups"]
+    for kb, d in delta.items():
+        have = got["seen"].get(kb, 0)
+        want = have - d
+        if want < 0:
+            return None
+        hk = check.h(kb)
+        if have:
+            psum -= check.count_hash(have) * hk
+            groups -= 1
+        if want:
+            psum += check.count_hash(want) * hk
+            groups += 1
+    return psum % check.P, groups
+
+
+def judge_spill(row, sp):
+    """Job 7. sp: check.stream_check()'s answer; its "grouped" entry collects, per keyset, the
+    grouping (psum) a competitor's verified answer implies, and "logtally" the logtally rows'.
+
+    - A competitor's answer must have the digest of the independent tally (or of its model's).
+      Its grouping is then taken as the reference grouping: coreutils' uniq -c groups equal
+      lines, and the model's per-key changes carry it over to the careful answer.
+    - A logtally answer must have the digest of the independent tally (the same records under
+      the same keys, its counts adding up to the lines or netfilter records) and the reference
+      grouping (the same counts per key); a second logtally answer must equal the first."""
+    ks = row.keyset
+    line_key = ks == "line"
+    want = sp["line"] if line_key else sp["careful"][ks]
+    mod = None if line_key or not row.model else sp["model"][row.model][ks]
+    got = digest(row.out, 1 if line_key else len(ks.split(",")), row.parse.endswith("_raw"),
+                 set(mod["delta"]) if mod else None)
+    grouped = sp.setdefault("grouped", {})
+    lts = sp.setdefault("logtally", {}).setdefault(ks, [])
+    what = ("lines" if line_key else "netfilter records")
+    same_records = got["wsum"] == want["wsum"] and got["total"] == want["total"]
+    if not row.logtally:
+        if same_records:
+            grouped[ks] = (row.tool, got["psum"], got["groups"])
+            row.answer = "same (%s groups, %s %s: the independent tally's)" % (
+                _fmt(got["groups"]), _fmt(got["total"]), what)
+            return
+        if mod and got["wsum"] == mod["wsum"] and got["total"] == mod["total"]:
+            lines = mod["lines"]
+            keys = "/".join(k + "=" for k in ks.split(","))
+            why = MODEL_WHY[row.model].format(keys=keys, n=_fmt(lines.get("bracket", 0)),
+                                              dropped=_fmt(lines.get("dropped", 0)), ipv6=0)
+            extra = lines.get("extra", 0) + lines.get("other", 0)
+            if extra:
+                why += ", %s other lines keyed differently" % _fmt(extra)
+            careful = _model_grouping(got, mod["delta"])
+            if careful is None:
+                row.answer = ("differs: its keys are the model's, but its counts cannot be "
+                              "carried over to the careful answer: UNEXPLAINED; see %s"
+                              % row.out)
+                return
+            grouped[ks] = (row.tool + " (model changes undone)",) + careful
+            row.answer = "differs: %s; %s groups, the careful answer %s [verified]" % (
+                why, _fmt(got["groups"]), _fmt(careful[1]))
+            return
+        row.answer = ("differs: %s %s in %s groups, not the independent tally's %s %s: "
+                      "UNEXPLAINED, matches no model; see %s" % (
+                          _fmt(got["total"]), what, _fmt(got["groups"]), _fmt(want["total"]),
+                          what, row.out))
+        return
+    if not same_records:
+        row.wrong = True
+        row.answer = ("WRONG: %s %s in %s groups, not the independent tally's %s%s" % (
+            _fmt(got["total"]), what, _fmt(got["groups"]), _fmt(want["total"]),
+            "" if got["total"] != want["total"] else " (same total, different keys)"))
+        return
+    parts = []
+    if not line_key:
+        parts.append("the counts add up to the %s netfilter records" % _fmt(sp["records"]))
+    peer = grouped.get(ks)
+    if peer:
+        if (got["psum"], got["groups"]) != tuple(peer[1:]):
+            row.wrong = True
+            row.answer = ("WRONG: the same %s %s, but grouped differently from %s (%s groups, "
+                          "it has %s)" % (_fmt(got["total"]), what, peer[0], _fmt(peer[2]),
+                                          _fmt(got["groups"])))
+            return
+        parts.insert(0, "= %s, group by group (%s groups)" % (peer[0], _fmt(got["groups"])))
+    else:
+        parts.insert(0, "%s groups; the grouping is not cross-checked: no verified competitor "
+                        "answer" % _fmt(got["groups"]))
+    for tool, psum in lts:
+        if psum != got["psum"]:
+            row.wrong = True
+            row.answer = "WRONG: not the answer of %s (same keys, different counts)" % tool
+            return
+        parts.append("= %s" % tool)
+    lts.append((row.tool, got["psum"]))
+    if line_key:
+        esc = sp["escaped_lines"]
+        parts.append("every line is printable ASCII, so its display is the line itself" if not esc
+                     else "%s lines are not printable ASCII: their display D(line) is compared"
+                     % _fmt(esc))
+        if sp["cr_lines"]:
+            parts.append("%s lines end in CR" % _fmt(sp["cr_lines"]))
+    row.answer = "same (= independent tally; %s)" % "; ".join(parts)

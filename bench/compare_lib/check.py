@@ -26,6 +26,9 @@ per distinct key at the end. selftest() checks the hot and fast paths against th
 
 import collections
 import functools
+import hashlib
+import ipaddress
+import json
 import mmap
 import multiprocessing
 import os
@@ -590,3 +593,277 @@ def selftest(path, max_lines=20000):
             or record_start(b"IN=") != 0 or record_start(b"a:IN=x") != 2:
         problems.append("record_start")
     return n, problems
+
+
+# --- Job 7 (spill): an answer too big to hold in Python memory is checked through digests. ---
+#
+# A multiset of keys is summarised by sums modulo the prime P = 2^127 - 1 of H(key), a 128-bit
+# BLAKE2b of the key's display (values joined by NUL):
+#   * wsum = sum over records of H(key) = sum over groups of count * H(key). The independent
+#     check gets it one line at a time, with no table; an answer gets it from its output.
+#   * psum = sum over groups of F(count) * H(key), F(n) a hash of n: a digest of the (count, key)
+#     pairs themselves, so a group split in two (1 a, 1 a for 2 a) changes it.
+# Equal digests mean equal answers, barring a collision of chance about 2^-120.
+
+P = (1 << 127) - 1
+
+
+def h(b):
+    return int.from_bytes(hashlib.blake2b(b, digest_size=16).digest(), "little") % P
+
+
+@functools.lru_cache(maxsize=65536)
+def count_hash(n):
+    return h(b"\x01count %d" % n)
+
+
+def shown_bytes(v):
+    """D(v) as bytes, '-' for a missing or empty value."""
+    if not v:
+        return b"-"
+    if not _NEEDS_ESCAPE.search(v):
+        return v
+    return escape(v).encode("utf-8", "surrogateescape")
+
+
+def key_bytes(key):
+    """A key tuple (bytes or None per value) as the bytes digests hash."""
+    return b"\x00".join(shown_bytes(v) for v in key)
+
+
+SPILL_KEYSET = "SRC,SPT,DST,DPT"
+
+
+class _StreamAcc:
+    """Per-worker sums of stream_check()."""
+
+    def __init__(self):
+        self.lines = 0
+        self.records = 0
+        self.escaped_lines = 0   # lines whose display D(line) is not the line itself
+        self.cr_lines = 0
+        self.line_wsum = 0
+        self.careful_wsum = 0
+        self.model_wsum = 0
+        self.model_total = 0
+        self.model_lines = collections.Counter()
+        self.delta = collections.Counter()  # key bytes -> awk_last count - careful count
+        self.stats = collections.Counter()
+
+    def add(self, o):
+        for k in ("lines", "records", "escaped_lines", "cr_lines", "line_wsum", "careful_wsum",
+                  "model_wsum", "model_total"):
+            setattr(self, k, getattr(self, k) + getattr(o, k))
+        self.model_lines.update(o.model_lines)
+        self.delta.update(o.delta)
+        self.stats.update(o.stats)
+
+
+def _stream_line(acc, raw):
+    acc.lines += 1
+    if not raw:
+        disp = b"-"
+    elif _NEEDS_ESCAPE.search(raw):
+        acc.escaped_lines += 1
+        disp = escape(raw).encode("utf-8", "surrogateescape")
+    else:
+        disp = raw
+    acc.line_wsum += h(disp)
+    line = raw
+    if line.endswith(b"\r"):
+        acc.cr_lines += 1
+        line = line[:-1]
+    start = record_start(line)
+    fast = None
+    spans = ()
+    if start >= 0 and line.find(b"[", start) < 0 and b"=" not in line[:start] \
+            and line.find(b"\t", start) < 0:
+        fast = fast_fields(line, start)
+    ckey = None
+    if fast is not None:
+        vals = fast[0]
+        slow = False
+    elif start >= 0:
+        vals, _, spans = careful_fields(line, start)
+        slow = True
+    else:
+        vals = None
+        slow = b"=" in line
+    if vals is not None:
+        acc.records += 1
+        ckey = (vals[0], vals[1], vals[2], vals[3])
+        kb = key_bytes(ckey)
+        acc.careful_wsum += h(kb)
+        if spans:
+            acc.stats["records_with_bracket"] += 1
+    # awk_last differs from the careful answer only on the lines the general walk takes (see
+    # _process_general): on the others it is computed as the careful key.
+    if slow:
+        m = model_awk_last(line)
+        mkey = (m[0], m[1], m[2], m[3]) if m is not None else None
+    else:
+        mkey = ckey
+    if mkey is not None:
+        mb = kb if mkey == ckey else key_bytes(mkey)
+        acc.model_wsum += h(mb)
+        acc.model_total += 1
+    if mkey != ckey:
+        if ckey is not None:
+            acc.delta[kb] -= 1
+        if mkey is not None:
+            acc.delta[mb] += 1
+        acc.model_lines["extra" if ckey is None else "bracket" if spans else "other"] += 1
+
+
+def _stream_work(args):
+    path, lo, hi = args
+    acc = _StreamAcc()
+    if hi <= lo:
+        return acc
+    step = 32 << 20
+    with open(path, "rb") as f:
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            pos = lo
+            while pos < hi:
+                end = min(pos + step, hi)
+                if end < hi:
+                    nl = mm.find(b"\n", end - 1, hi)
+                    end = hi if nl < 0 else nl + 1
+                block = mm[pos:end]
+                lines = block.split(b"\n")
+                if block.endswith(b"\n"):
+                    lines.pop()
+                for line in lines:
+                    _stream_line(acc, line)
+                pos = end
+        finally:
+            mm.close()
+    return acc
+
+
+def map_ranges(work, path, procs=None):
+    """work((path, lo, hi)) over line-aligned byte ranges of path, on procs processes."""
+    procs = procs or os.cpu_count() or 1
+    if procs > 1 and os.path.getsize(path) > (8 << 20):
+        with multiprocessing.get_context("fork").Pool(procs) as pool:
+            return list(pool.imap(work, _ranges(path, procs * 4)))
+    return [work((path, 0, os.path.getsize(path)))]
+
+
+def stream_check(path, procs=None):
+    """Job 7's independent answer for a file too big to count in Python: one streaming pass
+    giving the digest of `-k line` (every line counts), the digest of the careful
+    SRC,SPT,DST,DPT answer and of the awk_last model's, and the model's per-key changes (only
+    the few keys of lines the general walk takes, so the table stays small)."""
+    total = _StreamAcc()
+    for acc in map_ranges(_stream_work, path, procs):
+        total.add(acc)
+    delta = {k: n for k, n in total.delta.items() if n}
+    return {"lines": total.lines, "records": total.records,
+            "other_lines": total.lines - total.records,
+            "escaped_lines": total.escaped_lines, "cr_lines": total.cr_lines,
+            "line": {"wsum": total.line_wsum % P, "total": total.lines},
+            "careful": {SPILL_KEYSET: {"wsum": total.careful_wsum % P,
+                                       "total": total.records}},
+            "model": {"awk_last": {SPILL_KEYSET: {"wsum": total.model_wsum % P,
+                                                  "total": total.model_total,
+                                                  "delta": delta,
+                                                  "lines": dict(total.model_lines)}}},
+            "stats": dict(total.stats)}
+
+
+# --- Job 8 (ndjson): ulogd2 JSON lines, counted by DST,DPT. ---
+
+NDJSON_KEYSET = "DST,DPT"
+NDJSON_FIELDS = ("dest_ip", "dest_port")  # ulogd2's names of DST and DPT
+
+
+def _json_shown(v, stats):
+    """A JSON value shown as a group: a string as is, a number as written, null or absent '-'."""
+    if v is None or v == "":
+        return "-"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return escape(v.encode("utf-8", "surrogateescape"))
+    stats["odd_values"] += 1
+    return escape(json.dumps(v).encode())
+
+
+def _ip_shown(v, stats):
+    """DST as the LOG target prints it: an IPv6 address with all eight groups of four digits."""
+    s = _json_shown(v, stats)
+    if isinstance(v, str) and ":" in v:
+        stats["records_ipv6"] += 1
+        try:
+            full = ipaddress.IPv6Address(v).exploded
+        except ValueError:
+            stats["ipv6_unparsed"] += 1
+            return s, s
+        return full, s
+    return s, s
+
+
+def _ndjson_work(args):
+    path, lo, hi = args
+    careful = collections.Counter()
+    written = collections.Counter()
+    stats = collections.Counter()
+    with open(path, "rb") as f:
+        f.seek(lo)
+        pos = lo
+        while pos < hi:
+            line = f.readline()
+            if not line:
+                break
+            pos += len(line)
+            stats["lines"] += 1
+            line = line.strip()
+            if not line:
+                stats["blank_lines"] += 1
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                stats["malformed"] += 1
+                continue
+            if not isinstance(obj, dict):
+                stats["not_objects"] += 1
+                continue
+            stats["records"] += 1
+            dst_full, dst_written = _ip_shown(obj.get(NDJSON_FIELDS[0]), stats)
+            dpt = _json_shown(obj.get(NDJSON_FIELDS[1]), stats)
+            if dpt == "-":
+                stats["records_without_dpt"] += 1
+            if dst_full != dst_written:
+                stats["records_ipv6_compressed"] += 1
+            careful[(dst_full, dpt)] += 1
+            written[(dst_written, dpt)] += 1
+    return careful, written, stats
+
+
+def analyse_ndjson(path, procs=None):
+    """Job 8's independent answer: json.loads on each line, DST,DPT from dest_ip, dest_port.
+
+    The careful answer shows an IPv6 DST in full (as logtally and the LOG target do); the model
+    ``ipv6_as_written`` keeps it as ulogd wrote it (DuckDB's answer, which prints the JSON
+    string)."""
+    careful = collections.Counter()
+    written = collections.Counter()
+    stats = collections.Counter()
+    for c, w, s in map_ranges(_ndjson_work, path, procs):
+        careful.update(c)
+        written.update(w)
+        stats.update(s)
+    delta = collections.Counter(written)
+    delta.subtract(careful)
+    return {"lines": stats["lines"], "records": stats["records"],
+            "other_lines": stats["lines"] - stats["records"], "stats": dict(stats),
+            "careful": {NDJSON_KEYSET: careful},
+            "model_deltas": {"ipv6_as_written": {NDJSON_KEYSET: collections.Counter(
+                {k: n for k, n in delta.items() if n})}},
+            "model_lines": {"ipv6_as_written": {NDJSON_KEYSET: {
+                "ipv6": stats["records_ipv6_compressed"]}}}}

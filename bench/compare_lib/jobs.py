@@ -14,6 +14,9 @@ JOBS = {
     4: "compressed",
     5: "floors",
     6: "fwlogwatch",
+    7: "spill",
+    8: "ndjson",
+    9: "archives",
 }
 JOB_TITLES = {
     1: "count by DST,DPT,PROTO",
@@ -22,7 +25,20 @@ JOB_TITLES = {
     4: "compressed input: DST,DPT,PROTO",
     5: "floors",
     6: "fwlogwatch summary",
+    7: "exact counts within a memory budget: every line unique",
+    8: "ulogd2 JSON lines: DST,DPT",
+    9: "two .gz archives on all threads vs one after the other: DST,DPT,PROTO",
 }
+
+# Job 7: the memory budget of the issue ("exact counts at any cardinality within a memory
+# budget"), given to logtally --memory and to sort -S alike; a logtally spill row is flagged
+# when its peak RSS exceeds SPILL_RSS_FACTOR times the budget.
+SPILL_BUDGET = "256M"
+SPILL_BUDGET_MIB = 256
+SPILL_RSS_FACTOR = 1.2
+# Job 9: the issue asks two archives on 2 threads to be at least this much faster than one
+# after the other.
+ARCHIVES_GOAL = 1.7
 
 
 @dataclasses.dataclass
@@ -30,7 +46,7 @@ class Row:
     job: int
     tool: str
     cmd: str
-    input: str                 # the file whose bytes the command reads (warmed before timing)
+    input: object              # the file (or list of files) the command reads, warmed first
     parse: str = None          # how to read its output (answers.PARSERS), None: no answer
     keyset: str = None         # check.KEYSETS name for keyed answers
     model: str = None          # the naive model a differing answer must equal (check.MODELS)
@@ -39,6 +55,11 @@ class Row:
     ratio_to: str = "count"    # ratio group whose reference divides this row's time
     pipefail: bool = True
     note: str = ""
+    nbytes: int = None         # uncompressed bytes read, for MB/s (None: the main plain log)
+    check: str = None          # the independent answer to judge against: None (the main log's),
+                               # "spill" (job 7's streaming digests) or "ndjson" (job 8's)
+    rss_cap_mib: float = None  # flag the peak RSS against this bound (job 7's logtally rows)
+    faster_goal: float = None  # the reference should be this many times faster (job 9)
     # Filled in by the runner.
     times: list = dataclasses.field(default_factory=list)
     rss_kb: list = dataclasses.field(default_factory=list)
@@ -109,7 +130,8 @@ def grep_chain(path, space):
 
 
 def build_rows(ctx, jobs):
-    """ctx: dict with logtally, bench_dir, plain, gz, zst, nproc, locale, duckdb, services."""
+    """ctx: dict with logtally, bench_dir, plain, gz, zst, nproc, locale, duckdb, services,
+    and for jobs 7-9 spill, ndjson, halves (the two .gz halves of plain) and mem_total."""
     lt = q(ctx["logtally"])
     plain, gz, zst = ctx["plain"], ctx["gz"], ctx["zst"]
     n = ctx["nproc"]
@@ -249,6 +271,108 @@ def build_rows(ctx, jobs):
                             "fwlogwatch"))
         else:
             skipped.append("job 6 fwlogwatch: not installed")
+    if 7 in jobs:
+        spill, sbytes = ctx["spill"], os.path.getsize(ctx["spill"])
+        budget = SPILL_BUDGET
+        cap = SPILL_BUDGET_MIB * SPILL_RSS_FACTOR
+        sort_opts = "-S %s --parallel=%d" % (budget, n)
+        # The coreutils rows come first: the logtally rows are checked against their grouping.
+        rows.append(Row(7, "sort %s | uniq -c | sort -rn (LC_ALL=C)" % sort_opts,
+                        "export LC_ALL=C; sort %s %s | uniq -c | sort %s -rn"
+                        % (sort_opts, q(spill), sort_opts),
+                        spill, "uniqc_digest_raw", "line", ratio_to="spill", nbytes=sbytes,
+                        check="spill", note="the final sort -rn gets the same -S and "
+                                            "--parallel (the whole output is as big as the "
+                                            "input)"))
+        rows.append(Row(7, "cat | logtally --memory %s -k line - (pipe)" % budget,
+                        "cat %s | %s count -q --memory %s -k line -" % (q(spill), lt, budget),
+                        spill, "uniqc_digest", "line", logtally=True, ref="spill",
+                        ratio_to="spill", nbytes=sbytes, check="spill", rss_cap_mib=cap))
+        mem = ctx.get("mem_total") or 0
+        rows.append(Row(7, "logtally -k line FILE (default budget%s)"
+                        % (": ¼ of RAM, %.1f GiB" % (mem / 4 / (1 << 30)) if mem else ""),
+                        "%s count -q -k line %s" % (lt, q(spill)),
+                        spill, "uniqc_digest", "line", logtally=True, ratio_to="spill",
+                        nbytes=sbytes, check="spill"))
+        rows.append(Row(7, "%s | sort %s | uniq -c | sort -rn (LC_ALL=C)" % (awk, sort_opts),
+                        "export LC_ALL=C; awk %s %s | sort %s | uniq -c | sort %s -rn"
+                        % (awk_program(k3l, False), q(spill), sort_opts, sort_opts),
+                        spill, "uniqc_digest_raw", k3, model="awk_last", ratio_to="spill",
+                        nbytes=sbytes, check="spill"))
+        rows.append(Row(7, "cat | logtally --memory %s -k %s - (pipe)" % (budget, k3),
+                        "cat %s | %s count -q --memory %s -k %s -" % (q(spill), lt, budget, k3),
+                        spill, "uniqc_digest", k3, logtally=True, ratio_to="spill",
+                        nbytes=sbytes, check="spill", rss_cap_mib=cap))
+
+    if 8 in jobs:
+        nd, nbytes = ctx["ndjson"], os.path.getsize(ctx["ndjson"])
+        rows.append(Row(8, "logtally -k DST,DPT .ndjson",
+                        "%s count -q -k DST,DPT %s" % (lt, q(nd)), nd, "uniqc", "DST,DPT",
+                        logtally=True, ref="ndjson", ratio_to="ndjson", nbytes=nbytes,
+                        check="ndjson"))
+        if ctx["duckdb"]:
+            rows.append(Row(8, "DuckDB read_json GROUP BY dest_ip, dest_port (threads=%d)" % n,
+                            "node %s --json %s dest_ip,dest_port %d" % (q(duck), q(nd), n),
+                            nd, "tsv_count_first", "DST,DPT", model="ipv6_as_written",
+                            ratio_to="ndjson", nbytes=nbytes, check="ndjson"))
+        else:
+            skipped.append("job 8 DuckDB: @duckdb/node-api not available")
+
+    if 9 in jobs:
+        a, b = ctx["halves"]
+        ab = "%s %s" % (q(a), q(b))
+        rows.append(Row(9, "logtally A.gz B.gz (-j %d, all)" % n,
+                        "%s count -q -k %s %s" % (lt, k1, ab), [a, b], "uniqc", k1,
+                        logtally=True, ref="archives", ratio_to="archives"))
+        rows.append(Row(9, "logtally -j 1 A.gz B.gz (one after the other)",
+                        "%s count -q -j 1 -k %s %s" % (lt, k1, ab), [a, b], "uniqc", k1,
+                        logtally=True, ratio_to="archives", faster_goal=ARCHIVES_GOAL,
+                        note="one worker thread takes the archives in turn; each archive "
+                             "still decodes on a thread of its own"))
+        rows.append(Row(9, "logtally A.gz && logtally B.gz (two runs)",
+                        "%s count -q -k %s %s && %s count -q -k %s %s"
+                        % (lt, k1, q(a), lt, k1, q(b)), [a, b], "uniqc", k1,
+                        logtally=True, ratio_to="archives", faster_goal=ARCHIVES_GOAL,
+                        note="two tables, summed by the check"))
+
     for i, r in enumerate(rows, 1):
         r.idx = i
     return rows, skipped
+
+
+def _median(xs):
+    s = sorted(xs)
+    n = len(s)
+    if not n:
+        return None
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def _add_note(row, text):
+    row.note = (row.note + "; " if row.note else "") + text
+
+
+def annotate(rows):
+    """Notes that need the timings: job 7's peak RSS against the budget, job 9's speed-up."""
+    refs = {r.ref: r for r in rows if r.ref and r.times and not r.wrong and not r.error}
+    for r in rows:
+        if not r.times or r.error or r.timed_out:
+            continue
+        if r.rss_cap_mib:
+            rss = max(r.rss_kb) / 1024
+            within = rss <= r.rss_cap_mib
+            _add_note(r, "peak RSS %.0f MiB: %s %.1f × %d MiB = %.0f MiB" % (
+                rss, "within" if within else "**OVER**", SPILL_RSS_FACTOR, SPILL_BUDGET_MIB,
+                r.rss_cap_mib))
+            nbytes = r.nbytes or 0
+            if nbytes and nbytes < SPILL_BUDGET_MIB << 20:
+                _add_note(r, "the input (%.0f MiB) is smaller than the budget: this size need "
+                             "not spill (--spill-lines)" % (nbytes / (1 << 20)))
+        if r.faster_goal:
+            ref = refs.get(r.ratio_to)
+            if ref is None or ref is r:
+                continue
+            speedup = _median(r.times) / _median(ref.times)
+            _add_note(r, "%s is %.2f× faster than this (goal ≥ %.1f×: %s)" % (
+                ref.tool, speedup, r.faster_goal, "met" if speedup >= r.faster_goal
+                else "**not met**"))

@@ -5,6 +5,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -237,3 +238,94 @@ def prepare_data(gen, workdir, size, seed):
     with open(meta_path, "w") as f:
         json.dump(meta, f)
     return base, gz, (zst if os.path.exists(zst) else None)
+
+
+def mem_total_bytes():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _read_meta(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def generate_cached(gen, path, gen_args):
+    """Run `logtally-gen GEN_ARGS -o PATH` unless PATH is already there from the same generator
+    binary and arguments (a sidecar PATH.meta holds both); returns PATH."""
+    meta_path = path + ".meta"
+    meta = _read_meta(meta_path)
+    gen_digest = _file_digest(gen)
+    if (meta.get("gen") == gen_digest and meta.get("args") == gen_args and os.path.exists(path)
+            and os.path.getsize(path) == meta.get("bytes")):
+        return path
+    for p in (path, meta_path):
+        if os.path.exists(p):
+            os.unlink(p)
+    log("generating %s (logtally-gen %s)" % (path, " ".join(gen_args)))
+    t = time.time()
+    r = subprocess.run([gen] + gen_args + ["-o", path + ".tmp"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit("logtally-gen failed: " + r.stderr.strip())
+    os.rename(path + ".tmp", path)
+    log("  %.1f s" % (time.time() - t))
+    with open(meta_path, "w") as f:
+        json.dump({"gen": gen_digest, "args": gen_args, "bytes": os.path.getsize(path)}, f)
+    return path
+
+
+def prepare_spill(gen, workdir, lines, seed):
+    """Job 7's log: LINES lines that are all different (10M destinations, 60,000 inside hosts)."""
+    ddir = os.path.join(workdir, "data")
+    os.makedirs(ddir, exist_ok=True)
+    path = os.path.join(ddir, "unique-%dlines-seed%d.log" % (lines, seed))
+    return generate_cached(gen, path, ["--lines", str(lines), "--dst-count", "10000000",
+                                       "--src-count", "60000", "--seed", str(seed)])
+
+
+def prepare_ndjson(gen, workdir, size, seed):
+    """Job 8's log: the ulogd2 JSON plugin's format (one JSON object per packet)."""
+    ddir = os.path.join(workdir, "data")
+    os.makedirs(ddir, exist_ok=True)
+    path = os.path.join(ddir, "ulogd-%s-seed%d.ndjson" % (size_label(size), seed))
+    return generate_cached(gen, path, ["--format", "ulogd", "--size", str(size),
+                                       "--seed", str(seed)])
+
+
+def prepare_halves(plain):
+    """Job 9's archives: the plain log cut at the first line boundary from its middle byte, each
+    half compressed with pigz -6 (or gzip -6). Cached beside it, keyed by its size and mtime;
+    returns (first.gz, second.gz, cut offset)."""
+    st = os.stat(plain)
+    a, b = plain + ".half1.gz", plain + ".half2.gz"
+    meta_path = plain + ".halves.meta"
+    meta = _read_meta(meta_path)
+    if (meta.get("plain") == [st.st_size, st.st_mtime_ns] and os.path.exists(a)
+            and os.path.exists(b) and meta.get("a") == os.path.getsize(a)
+            and meta.get("b") == os.path.getsize(b)):
+        return a, b, meta["cut"]
+    with open(plain, "rb") as f:
+        f.seek(st.st_size // 2)
+        f.readline()
+        cut = f.tell()
+    z = "pigz -6" if shutil.which("pigz") else "gzip -6"
+    qp = shlex.quote(plain)
+    for src, dst in (("head -c %d %s" % (cut, qp), a), ("tail -c +%d %s" % (cut + 1, qp), b)):
+        cmd = "set -o pipefail; %s | %s > %s" % (src, z, shlex.quote(dst + ".tmp"))
+        log("compressing: " + cmd)
+        if subprocess.run(["bash", "-c", cmd]).returncode != 0:
+            raise SystemExit("gzip half failed")
+        os.rename(dst + ".tmp", dst)
+    with open(meta_path, "w") as f:
+        json.dump({"plain": [st.st_size, st.st_mtime_ns], "cut": cut, "a": os.path.getsize(a),
+                   "b": os.path.getsize(b), "gzip": z}, f)
+    return a, b, cut
