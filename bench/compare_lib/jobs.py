@@ -327,8 +327,7 @@ def build_rows(ctx, jobs):
         rows.append(Row(9, "logtally -j 1 A.gz B.gz (one after the other)",
                         "%s count -q -j 1 -k %s %s" % (lt, k1, ab), [a, b], "uniqc", k1,
                         logtally=True, ratio_to="archives", faster_goal=ARCHIVES_GOAL,
-                        note="one worker thread takes the archives in turn; each archive "
-                             "still decodes on a thread of its own"))
+                        note="one thread decodes and counts the archives in turn"))
         rows.append(Row(9, "logtally A.gz && logtally B.gz (two runs)",
                         "%s count -q -k %s %s && %s count -q -k %s %s"
                         % (lt, k1, q(a), lt, k1, q(b)), [a, b], "uniqc", k1,
