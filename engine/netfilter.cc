@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace logtally::engine {
 namespace {
 
@@ -94,6 +98,17 @@ namespace {
 // The value that starts at `v`: up to the next space or the end of the line.
 inline std::string_view ValueAt(const char* v, const char* end) {
   const char* e = v;
+#if defined(__SSE2__)
+  // Values are short (an address, a port): 16 bytes at a time while they
+  // lie inside the line. SSE2 is part of x86-64, so no dispatch is needed.
+  const __m128i sp = _mm_set1_epi8(' ');
+  while (end - e >= 16) {
+    unsigned m = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(e)), sp)));
+    if (m != 0) return std::string_view(v, static_cast<size_t>(e - v) + static_cast<size_t>(__builtin_ctz(m)));
+    e += 16;
+  }
+#endif
   while (e < end && *e != ' ') ++e;
   return std::string_view(v, static_cast<size_t>(e - v));
 }
