@@ -46,6 +46,7 @@ struct Local {
   LineEvaluator eval;
   RunStats stats;
   uint64_t batches = 0;
+  std::vector<char> read_buf;  // PlainBlocks reads, reused
 
   void Flush() {
     batch.Drain([this](uint64_t h, std::string_view key) { table.AddHashed(h, key); });
@@ -85,6 +86,15 @@ struct Spiller {
     t.Clear();
   }
 };
+
+// JSON lines: the first non-blank line is one object, '{' to '}' (a
+// pretty-printed document is not JSON lines).
+bool LooksLikeJsonLine(std::string_view first) {
+  size_t i = first.find_first_not_of(" \t\r\n");
+  if (i == std::string_view::npos) return false;
+  size_t last = first.find_last_not_of(" \t\r");
+  return first[i] == '{' && last != std::string_view::npos && first[last] == '}';
+}
 
 void ProcessChunk(Local& local, std::string_view data, const simd::Kernels& k, Spiller& spiller,
                   const YearResolver& years, bool json) {
@@ -544,13 +554,82 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
   std::vector<absl::Status> errors(inputs.size());
   std::atomic<uint64_t> raw_bytes{0};
 
+  // A plain regular file: blocks read and counted in parallel, each by the
+  // thread that counts it (io/plain_blocks.h); the serial stage only hands
+  // out block numbers.
+  auto CountBlocks = [&](io::OpenedInput& opened, size_t idx) {
+    const io::PlainBlocks& blocks = *opened.blocks;
+    const YearResolver years =
+        options.year > 0 ? YearResolver::ForYear(options.year)
+                         : YearResolver::ForMtime(opened.mtime > 0 ? opened.mtime
+                                                                   : static_cast<int64_t>(::time(nullptr)));
+    int json = options.input == RunOptions::InputMode::kJson ? 1
+               : options.input == RunOptions::InputMode::kText ? 0
+                                                                : -1;
+    if (json < 0) {
+      absl::StatusOr<std::string> first = blocks.FirstNonBlankLine();
+      if (!first.ok()) {
+        errors[idx] = absl::Status(first.status().code(),
+                                   absl::StrCat(first.status().message(), "; no lines were counted"));
+        return;
+      }
+      json = LooksLikeJsonLine(*first) ? 1 : 0;
+    }
+    std::mutex error_mu;
+    absl::Status read_error;
+    size_t error_block = blocks.count();
+    std::atomic<uint64_t> lines_done{0};
+    std::atomic<uint64_t> read_bytes{0};
+    size_t next = 0;
+    tbb::parallel_pipeline(
+        static_cast<size_t>(threads) * 2,
+        tbb::make_filter<void, size_t>(tbb::filter_mode::serial_in_order,
+                                       [&](tbb::flow_control& fc) -> size_t {
+                                         if (spiller.failed || next >= blocks.count()) {
+                                           fc.stop();
+                                           return 0;
+                                         }
+                                         return next++;
+                                       }) &
+            tbb::make_filter<size_t, void>(tbb::filter_mode::parallel, [&](size_t i) {
+              Local& local = *tls.local();
+              absl::StatusOr<std::string_view> data = blocks.Read(i, local.read_buf);
+              if (!data.ok()) {
+                std::lock_guard<std::mutex> lock(error_mu);
+                if (i < error_block) {
+                  error_block = i;
+                  read_error = data.status();
+                }
+                return;
+              }
+              uint64_t before = local.stats.lines;
+              ProcessChunk(local, *data, kernels, spiller, years, json == 1);
+              lines_done += local.stats.lines - before;
+              read_bytes += blocks.block_bytes(i);
+              if (options.progress != nullptr) {
+                options.progress->fetch_add(blocks.block_bytes(i), std::memory_order_relaxed);
+              }
+            }));
+    raw_bytes += read_bytes.load();
+    if (!read_error.ok()) {
+      errors[idx] = absl::Status(read_error.code(),
+                                 absl::StrCat(read_error.message(), "; the ", lines_done.load(),
+                                              " complete lines before it were counted"));
+    }
+  };
+
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, inputs.size(), size_t{1}, [&](size_t idx) {
       if (spiller.failed) return;
       const io::InputSpec& spec = inputs[idx];
-      absl::StatusOr<io::OpenedInput> opened = io::OpenInput(spec, options.chunk_size, options.map_files);
+      absl::StatusOr<io::OpenedInput> opened =
+          io::OpenInput(spec, options.chunk_size, options.map_files, /*plain_blocks=*/true);
       if (!opened.ok()) {
         errors[idx] = opened.status();
+        return;
+      }
+      if (opened->blocks != nullptr) {
+        CountBlocks(*opened, idx);
         return;
       }
       if (opened->format != io::Format::kPlain && inputs.size() < static_cast<size_t>(threads)) {
@@ -604,15 +683,11 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                   return nullptr;
                 }
                 if (json.load(std::memory_order_relaxed) < 0) {
-                  // JSON lines: the first non-blank line is one object, '{'
-                  // to '}' (a pretty-printed document is not JSON lines).
                   std::string_view d = chunk->data;
                   size_t i = d.find_first_not_of(" \t\r\n");
                   if (i != std::string_view::npos) {
                     size_t e = d.find('\n', i);
-                    std::string_view first = d.substr(i, e == std::string_view::npos ? d.size() - i : e - i);
-                    size_t last = first.find_last_not_of(" \t\r");
-                    json = first[0] == '{' && last != std::string_view::npos && first[last] == '}' ? 1 : 0;
+                    json = LooksLikeJsonLine(d.substr(i, e == std::string_view::npos ? d.size() - i : e - i)) ? 1 : 0;
                   }
                 }
                 return chunk.release();

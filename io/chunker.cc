@@ -151,7 +151,8 @@ absl::StatusOr<bool> StreamChunker::Next(Chunk& chunk) {
 
 // ---- OpenInput --------------------------------------------------------------
 
-absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size, bool map_plain) {
+absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size, bool map_plain,
+                                      bool plain_blocks) {
   OpenedInput in;
   int fd = 0;
   bool owns = false;
@@ -206,6 +207,13 @@ absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size, 
     in.chunker = std::make_unique<SliceChunker>(view, chunk_size, std::move(*m));
     in.raw_size = size;
     in.mapped = true;
+    return in;
+  }
+
+  if (regular && in.format == Format::kPlain && plain_blocks && st.st_size > 0) {
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    in.raw_size = size > start ? size - start : 0;
+    in.blocks = std::make_unique<PlainBlocks>(fd, owns, spec.display, start, in.raw_size, chunk_size);
     return in;
   }
 

@@ -27,6 +27,7 @@
 #include "io/byte_stream.h"
 #include "io/decode.h"
 #include "io/mapped_file.h"
+#include "io/plain_blocks.h"
 
 namespace logtally::io {
 
@@ -112,7 +113,8 @@ struct InputSpec {
 };
 
 struct OpenedInput {
-  std::unique_ptr<Chunker> chunker;
+  std::unique_ptr<Chunker> chunker;  // null when `blocks` is set
+  std::unique_ptr<PlainBlocks> blocks;
   Format format = Format::kPlain;
   uint64_t raw_size = 0;  // file size at open; 0 when unknown (pipes)
   int64_t mtime = 0;      // modification time (seconds); 0 for pipes and stdin
@@ -124,8 +126,10 @@ struct OpenedInput {
 // `map_plain` is set (see docs/choices.md: on the machines measured, reading
 // was faster: a mapping pays a TLB miss per 4 KiB page, the recycled buffers
 // stay in the TLB and in cache); everything else is a stream.
+// With `plain_blocks`, a plain regular file (not mapped) comes back as
+// PlainBlocks of chunk_size, for parallel reading, instead of a chunker.
 absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size,
-                                      bool map_plain = false);
+                                      bool map_plain = false, bool plain_blocks = false);
 
 }  // namespace logtally::io
 

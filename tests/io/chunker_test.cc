@@ -15,6 +15,7 @@
 
 #include "gtest/gtest.h"
 #include "io/paths.h"
+#include "io/plain_blocks.h"
 #include "io/read_ahead.h"
 
 namespace logtally::io {
@@ -255,6 +256,52 @@ TEST(ChunkerTest, ReadFileIsASnapshotOfItsSizeAtOpen) {
   EXPECT_NE(std::string(err.message()).find("shrink.log: the file shrank"), std::string::npos)
       << err;
   EXPECT_NE(std::string(err.message()).find("had 14 bytes"), std::string::npos) << err;
+  unlink(path);
+}
+
+// Blocks of a file, cut at every block size and from every start offset:
+// each line lands in exactly one block, in order, so the blocks concatenate
+// to the file (from the offset on).
+TEST(ChunkerTest, PlainBlocksHoldEveryLineOnce) {
+  char path[] = "/tmp/logtally_blocks_XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::vector<std::string> inputs = Inputs();
+  inputs.push_back(std::string(300, 'x') + "\nshort\n" + std::string(70, 'y'));  // lines longer than blocks
+  for (const std::string& input : inputs) {
+    ASSERT_EQ(ftruncate(fd, 0), 0);
+    ASSERT_EQ(pwrite(fd, input.data(), input.size(), 0), static_cast<ssize_t>(input.size()));
+    for (size_t start = 0; start <= std::min<size_t>(input.size(), 3); ++start) {
+      for (size_t block = 1; block <= input.size() + 1; ++block) {
+        PlainBlocks blocks(fd, false, "t.log", start, input.size() - start, block);
+        std::string joined;
+        std::vector<char> buf;
+        for (size_t i = 0; i < blocks.count(); ++i) {
+          absl::StatusOr<std::string_view> d = blocks.Read(i, buf);
+          ASSERT_TRUE(d.ok()) << d.status();
+          if (!d->empty() && i + 1 < blocks.count() && joined.size() + d->size() < input.size() - start) {
+            ASSERT_EQ(d->back(), '\n') << "block " << i << " of " << block;
+          }
+          joined += *d;
+        }
+        ASSERT_EQ(joined, input.substr(start)) << "start " << start << " block " << block;
+      }
+    }
+  }
+  std::string text = "\n \t\r\n  {\"a\": 1}  \nrest\n";
+  ASSERT_EQ(ftruncate(fd, 0), 0);
+  ASSERT_EQ(pwrite(fd, text.data(), text.size(), 0), static_cast<ssize_t>(text.size()));
+  PlainBlocks b(fd, false, "t.log", 0, text.size(), 4);
+  absl::StatusOr<std::string> first = b.FirstNonBlankLine();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, "{\"a\": 1}  ");
+  // A file that ends before its size at open: an error naming it.
+  PlainBlocks longer(fd, false, "shrunk.log", 0, text.size() + 100, 8);
+  std::vector<char> buf;
+  absl::StatusOr<std::string_view> last = longer.Read(longer.count() - 1, buf);
+  ASSERT_FALSE(last.ok());
+  EXPECT_NE(std::string(last.status().message()).find("shrunk.log: the file shrank"), std::string::npos);
+  close(fd);
   unlink(path);
 }
 
