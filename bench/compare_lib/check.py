@@ -460,13 +460,12 @@ def _process_general(acc, line, start, force_slow):
             acc.grep_none[var] += 1
 
 
-def _work(args):
-    path, lo, hi = args
-    acc = _Acc()
+def _scan_lines(path, lo, hi, acc, fn):
+    """Calls fn(acc, line) for each line starting in [lo, hi) of path (ranges are line-aligned)."""
+    if hi <= lo:
+        return acc
     step = 32 << 20
     with open(path, "rb") as f:
-        if hi <= lo:
-            return acc
         mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         try:
             pos = lo
@@ -480,11 +479,16 @@ def _work(args):
                 if block.endswith(b"\n"):
                     lines.pop()
                 for line in lines:
-                    _process_line(acc, line)
+                    fn(acc, line)
                 pos = end
         finally:
             mm.close()
     return acc
+
+
+def _work(args):
+    path, lo, hi = args
+    return _scan_lines(path, lo, hi, _Acc(), _process_line)
 
 
 def _ranges(path, parts):
@@ -717,29 +721,7 @@ def _stream_line(acc, raw):
 
 def _stream_work(args):
     path, lo, hi = args
-    acc = _StreamAcc()
-    if hi <= lo:
-        return acc
-    step = 32 << 20
-    with open(path, "rb") as f:
-        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        try:
-            pos = lo
-            while pos < hi:
-                end = min(pos + step, hi)
-                if end < hi:
-                    nl = mm.find(b"\n", end - 1, hi)
-                    end = hi if nl < 0 else nl + 1
-                block = mm[pos:end]
-                lines = block.split(b"\n")
-                if block.endswith(b"\n"):
-                    lines.pop()
-                for line in lines:
-                    _stream_line(acc, line)
-                pos = end
-        finally:
-            mm.close()
-    return acc
+    return _scan_lines(path, lo, hi, _StreamAcc(), _stream_line)
 
 
 def map_ranges(work, path, procs=None):
