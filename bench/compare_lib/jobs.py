@@ -288,6 +288,11 @@ def build_rows(ctx, jobs):
                         "cat %s | %s count -q --memory %s -k line -" % (q(spill), lt, budget),
                         spill, "uniqc_digest", "line", logtally=True, ref="spill",
                         ratio_to="spill", nbytes=sbytes, check="spill", rss_cap_mib=cap))
+        rows.append(Row(7, "logtally --memory %s -k line FILE" % budget,
+                        "%s count -q --memory %s -k line %s" % (lt, budget, q(spill)),
+                        spill, "uniqc_digest", "line", logtally=True, ratio_to="spill",
+                        nbytes=sbytes, check="spill", rss_cap_mib=cap,
+                        note="the file read directly, as sort reads it"))
         mem = ctx.get("mem_total") or 0
         rows.append(Row(7, "logtally -k line FILE (default budget%s)"
                         % (": ¼ of RAM, %.1f GiB" % (mem / 4 / (1 << 30)) if mem else ""),
