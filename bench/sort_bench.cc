@@ -30,6 +30,7 @@ Data MakeRows(size_t n) {
     // Zipf-like counts: many ties at small counts, as real results have.
     uint64_t c = 1 + (rng() % 1000 == 0 ? rng() % 100000 : rng() % 8);
     d.rows.push_back(engine::Row{c, d.displays[i], d.keys[i]});
+    engine::SetOrderPrefix(d.rows.back());
   }
   return d;
 }

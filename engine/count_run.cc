@@ -169,7 +169,7 @@ bool KeyTieLess(std::string_view a, std::string_view b, size_t ncol) {
   return false;
 }
 
-// Count descending, then display text ascending (its first 8 bytes compared
+// Count descending, then display text ascending (its first 16 bytes compared
 // as two numbers: see Row::order_hi), then the encoded key.
 struct RowLess {
   size_t ncol;
@@ -254,10 +254,10 @@ class RunRowReader {
     p = reader_.data();
     // The key stays in the reader's buffer: it is refilled only by the next
     // call, after this row has left the merge.
-    std::string_view key_(p + a + b, klen);
+    std::string_view key(p + a + b, klen);
     reader_.Consume(a + b + klen);
-    RenderDisplay(key_, vals_.size(), vals_, display_);
-    row_ = Row{count, display_, key_};
+    RenderDisplay(key, vals_.size(), vals_, display_);
+    row_ = Row{count, display_, key};
     SetOrderPrefix(row_);
     return true;
   }
@@ -275,7 +275,8 @@ struct ReadBuffer {
   char* p = nullptr;
   size_t n = 0;
   ReadBuffer() = default;
-  explicit ReadBuffer(size_t bytes) : p(static_cast<char*>(BigAlloc(bytes == 0 ? 1 : bytes))), n(bytes == 0 ? 1 : bytes) {}
+  explicit ReadBuffer(size_t bytes)
+      : n(std::max<size_t>(bytes, 1)) { p = static_cast<char*>(BigAlloc(n)); }
   ReadBuffer(const ReadBuffer&) = delete;
   ReadBuffer& operator=(ReadBuffer&& o) noexcept {
     std::swap(p, o.p);
@@ -430,12 +431,7 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
   display.Reset();
   TableRows(table, ex.ncol, display, rows);
   ex.groups += rows.size();
-  RowLess less{ex.ncol};
-  if (ex.top > 0 && ex.top < rows.size()) {
-    std::nth_element(rows.begin(), rows.begin() + static_cast<ptrdiff_t>(ex.top), rows.end(), less);
-    rows.resize(ex.top);
-  }
-  std::sort(rows.begin(), rows.end(), less);
+  SortRows(rows, ex.top, ex.ncol);
   std::string& buf = sc.buf;
   buf.clear();
   if (ex.top > 0) {
@@ -486,10 +482,6 @@ absl::Status MergeRuns(ExternalState& ex, RowSink& sink) {
 }  // namespace
 
 void SortRows(std::vector<Row>& rows, size_t top, size_t ncol) {
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, rows.size(), size_t{1} << 14),
-                    [&](const tbb::blocked_range<size_t>& r) {
-                      for (size_t i = r.begin(); i < r.end(); ++i) SetOrderPrefix(rows[i]);
-                    });
   RowLess less{ncol};
   if (top > 0 && top < rows.size()) {
     std::nth_element(rows.begin(), rows.begin() + static_cast<ptrdiff_t>(top), rows.end(), less);
@@ -554,18 +546,26 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
   std::vector<absl::Status> errors(inputs.size());
   std::atomic<uint64_t> raw_bytes{0};
 
+  // BSD timestamps have no year: --year, else the file's modification time
+  // (the time of the run for a pipe).
+  auto years_for = [&](const io::OpenedInput& in) {
+    return options.year > 0 ? YearResolver::ForYear(options.year)
+                            : YearResolver::ForMtime(in.mtime > 0 ? in.mtime
+                                                                  : static_cast<int64_t>(::time(nullptr)));
+  };
+  // JSON or text: 1 or 0 when fixed by --input; -1 when the input's first
+  // non-blank line decides.
+  const int json_mode = options.input == RunOptions::InputMode::kJson   ? 1
+                        : options.input == RunOptions::InputMode::kText ? 0
+                                                                        : -1;
+
   // A plain regular file: blocks read and counted in parallel, each by the
   // thread that counts it (io/plain_blocks.h); the serial stage only hands
   // out block numbers.
   auto CountBlocks = [&](io::OpenedInput& opened, size_t idx) {
     const io::PlainBlocks& blocks = *opened.blocks;
-    const YearResolver years =
-        options.year > 0 ? YearResolver::ForYear(options.year)
-                         : YearResolver::ForMtime(opened.mtime > 0 ? opened.mtime
-                                                                   : static_cast<int64_t>(::time(nullptr)));
-    int json = options.input == RunOptions::InputMode::kJson ? 1
-               : options.input == RunOptions::InputMode::kText ? 0
-                                                                : -1;
+    const YearResolver years = years_for(opened);
+    int json = json_mode;
     if (json < 0) {
       absl::StatusOr<std::string> first = blocks.FirstNonBlankLine();
       if (!first.ok()) {
@@ -641,20 +641,13 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                                                                  static_cast<size_t>(threads) + 2);
       }
       io::Chunker& chunker = *opened->chunker;
-      // BSD timestamps have no year: --year, else the file's modification
-      // time (the time of the run for a pipe).
-      const YearResolver years =
-          options.year > 0 ? YearResolver::ForYear(options.year)
-                           : YearResolver::ForMtime(opened->mtime > 0 ? opened->mtime
-                                                                      : static_cast<int64_t>(::time(nullptr)));
+      const YearResolver years = years_for(*opened);
       const size_t max_tokens = static_cast<size_t>(threads) * 2;
       chunker.SetInFlightLimit(max_tokens);
       uint64_t reported = 0;  // raw bytes of this input already added to progress
-      // JSON or text: fixed by --input, or by the first non-blank byte of the
-      // input, decided in the serial stage before the first chunk goes out.
-      std::atomic<int> json{options.input == RunOptions::InputMode::kJson ? 1
-                            : options.input == RunOptions::InputMode::kText ? 0
-                                                                             : -1};
+      // Decided, when not fixed, in the serial stage before the first chunk
+      // goes out.
+      std::atomic<int> json{json_mode};
       absl::Status read_error;
       std::atomic<uint64_t> lines_done{0};
       tbb::parallel_pipeline(
@@ -686,8 +679,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                   std::string_view d = chunk->data;
                   size_t i = d.find_first_not_of(" \t\r\n");
                   if (i != std::string_view::npos) {
-                    size_t e = d.find('\n', i);
-                    json = LooksLikeJsonLine(d.substr(i, e == std::string_view::npos ? d.size() - i : e - i)) ? 1 : 0;
+                    json = LooksLikeJsonLine(d.substr(i, d.find('\n', i) - i)) ? 1 : 0;
                   }
                 }
                 return chunk.release();
@@ -750,10 +742,9 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                         table_bytes + entries_upper * (sizeof(Row) + 32) > budget;
 
   if (!external) {
-    // Merge: one task per partition, each folding every thread's table of
-    // that partition into one; key bytes stay where they are.
-    // The largest of a partition's tables is taken over whole, and the
-    // others are folded into it (with one thread, nothing is rehashed).
+    // Merge: one task per partition. The largest of a partition's tables is
+    // taken over whole and the others are folded into it (with one thread,
+    // nothing is rehashed); key bytes stay where they are.
     std::vector<HashTable> merged(kPartitions);
     std::vector<Arena> display(kPartitions);
     arena.execute([&] {

@@ -76,7 +76,8 @@ struct RunResult {
 
 // Sorts rows as output wants them (count descending, display text
 // ascending, a missing value before a literal "-"), keeping only the first
-// `top` when top > 0. `ncol` is the number of key columns.
+// `top` when top > 0. `ncol` is the number of key columns. Every row's order
+// prefix must be set (SetOrderPrefix).
 void SortRows(std::vector<Row>& rows, size_t top, size_t ncol);
 
 // Counts `inputs` and hands the sorted rows (cut to the top N) to `sink`.

@@ -63,10 +63,6 @@ size_t WantedKeys::Add(std::string_view name) {
 
 void WantedKeys::BuildNeedleSet() {
   set_ = simd::NeedleSet();
-  size_t m = 0;
-  for (size_t i = 0; i < needles_.size(); ++i) m += needles_[i] == " IN=" ? 0 : 1;
-  fused_ = m + 1 <= simd::NeedleSet::kMax;
-  if (!fused_) return;
   for (size_t i = 0; i < needles_.size(); ++i) {
     if (needles_[i] == " IN=") {
       set_index_[i] = -1;
@@ -75,7 +71,7 @@ void WantedKeys::BuildNeedleSet() {
     set_index_[i] = static_cast<int>(set_.count);
     set_.text[set_.count] = needles_[i].data();
     set_.len[set_.count] = needles_[i].size();
-    set_.stop |= uint32_t{1} << set_.count;
+    set_.stop |= uint64_t{1} << set_.count;
     ++set_.count;
   }
   static const char kBracket[] = " [";
@@ -122,50 +118,31 @@ void ExtractFields(const char* line, size_t n, size_t in_pos, const WantedKeys& 
   const char* last_found = body;
   uint64_t unresolved = 0;  // keys with no " KEY=" anywhere, or past a bracket
   const char* found_at[WantedKeys::kMaxWantedKeys];
-  const char* b = nullptr;  // the first " [" (exact before the last key found)
-  if (wanted.fused()) {
-    // One pass for every key and the bracket.
-    const simd::NeedleSet& set = wanted.needle_set();
-    const char* f[simd::NeedleSet::kMax];
-    k.find_needles(body, end, set, f);
-    for (size_t i = 0; i < wanted.size(); ++i) {
-      int j = wanted.set_index(i);
-      if (j < 0) {  // IN: the first token, which no space precedes
-        out[i] = ValueAt(body + 3, end);
-        found_at[i] = body;
-        continue;
-      }
-      if (f[j] >= end) {
-        found_at[i] = nullptr;
-        unresolved |= uint64_t{1} << i;
-        continue;
-      }
-      found_at[i] = f[j];
-      if (f[j] > last_found) last_found = f[j];
+  // One pass for every key and the bracket.
+  const simd::NeedleSet& set = wanted.needle_set();
+  const char* f[simd::NeedleSet::kMax];
+  k.find_needles(body, end, set, f);
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    int j = wanted.set_index(i);
+    if (j < 0) {  // IN: the first token, which no space precedes
+      out[i] = ValueAt(body + 3, end);
+      found_at[i] = body;
+      continue;
     }
-    b = f[set.count - 1];
-  } else {
-    for (size_t i = 0; i < wanted.size(); ++i) {
-      const std::string& nd = wanted.needle(i);
-      if (nd == " IN=") {  // the first token, which no space precedes
-        out[i] = ValueAt(body + 3, end);
-        found_at[i] = body;
-        continue;
-      }
-      const char* m = k.find_needle(body, end, nd.data(), nd.size());
-      if (m >= end) {
-        found_at[i] = nullptr;
-        unresolved |= uint64_t{1} << i;
-        continue;
-      }
-      found_at[i] = m;
-      if (m > last_found) last_found = m;
+    if (f[j] >= end) {
+      found_at[i] = nullptr;
+      unresolved |= uint64_t{1} << i;
+      continue;
     }
+    found_at[i] = f[j];
+    if (f[j] > last_found) last_found = f[j];
   }
+  // The first " [": exact when it starts before the last key found, which is
+  // all the test below needs.
+  const char* b = f[set.count - 1];
   // Is there a bracket before the last key found (or anywhere, when some key
   // was not found: it may hide behind a bracket as "]KEY=")?
   const char* bracket_end = unresolved != 0 ? end : std::min(end, last_found + 2);
-  if (b == nullptr) b = k.find_needle(body, bracket_end, " [", 2);
   if (b >= bracket_end) {
     for (size_t i = 0; i < wanted.size(); ++i) {
       if (found_at[i] != nullptr && found_at[i] != body) {

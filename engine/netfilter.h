@@ -50,10 +50,9 @@ class WantedKeys {
   // " KEY=": how key i appears at the start of any token but the first.
   const std::string& needle(size_t i) const { return needles_[i]; }
   // The needles of every key but IN (the first token, found without one),
-  // then " [", for one find_needles pass; usable when fused() (at most
-  // NeedleSet::kMax needles). set_index(i): key i's needle in it, or -1.
+  // then " [", for one find_needles pass. set_index(i): key i's needle in
+  // it, or -1 for IN.
   const simd::NeedleSet& needle_set() const { return set_; }
-  bool fused() const { return fused_; }
   int set_index(size_t i) const { return set_index_[i]; }
   // Index of `key` among the wanted keys, or -1. `limit` is the end of the
   // readable bytes after `key` (at least `len` bytes on).
@@ -87,7 +86,7 @@ class WantedKeys {
   std::vector<std::string> names_;
   std::vector<std::string> needles_;
   simd::NeedleSet set_;
-  bool fused_ = true;
+  static_assert(simd::NeedleSet::kMax > kMaxWantedKeys, "every key and the bracket fit");
   int set_index_[kMaxWantedKeys] = {};
   size_t count_ = 0;
   uint64_t packed_[kMaxWantedKeys] = {};  // first 8 bytes (little endian); 0 for longer keys' slots

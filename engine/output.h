@@ -32,8 +32,8 @@ struct Row {
   std::string_view key;      // encoded key (query.h)
   // The display's first 16 bytes as two big-endian numbers (zero-padded),
   // so most comparisons of a sort never touch the display text itself (a
-  // cache miss each, in a table of millions of rows). Set by SetOrderPrefix
-  // (SortRows does it).
+  // cache miss each, in a table of millions of rows). Set by SetOrderPrefix,
+  // which whoever builds a row to be sorted must call.
   uint64_t order_hi = 0, order_lo = 0;
 };
 

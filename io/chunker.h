@@ -121,13 +121,11 @@ struct OpenedInput {
   bool mapped = false;
 };
 
-// Opens an input and recognises its format by content. Plain regular files
-// are read with read(2) into recycled chunk buffers, or mapped when
-// `map_plain` is set (see docs/choices.md: on the machines measured, reading
-// was faster: a mapping pays a TLB miss per 4 KiB page, the recycled buffers
-// stay in the TLB and in cache); everything else is a stream.
-// With `plain_blocks`, a plain regular file (not mapped) comes back as
-// PlainBlocks of chunk_size, for parallel reading, instead of a chunker.
+// Opens an input and recognises its format by content. A plain regular file
+// is mapped when `map_plain` is set (slower on the machines measured: a
+// mapping pays a TLB miss per 4 KiB page; see the README), else comes back
+// as PlainBlocks of chunk_size when `plain_blocks` is set, else is read with
+// read(2) into recycled chunk buffers. Everything else is a stream.
 absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size,
                                       bool map_plain = false, bool plain_blocks = false);
 

@@ -24,11 +24,11 @@ namespace logtally::engine::simd {
 // Needles searched for in one pass by find_needles: " KEY=" for each wanted
 // key and " [" for a bracketed part.
 struct NeedleSet {
-  static constexpr size_t kMax = 16;
+  static constexpr size_t kMax = 64;  // room for every wanted key and the bracket
   size_t count = 0;
   const char* text[kMax] = {};
   size_t len[kMax] = {};  // at least 2
-  uint32_t stop = 0;      // the scan may end once all of these are found
+  uint64_t stop = 0;      // the scan may end once all of these are found
 };
 
 struct Kernels {

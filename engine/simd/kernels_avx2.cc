@@ -105,7 +105,7 @@ LT_AVX2 const char* FindNeedle(const char* p, const char* end, const char* needl
 // tail (shorter than a step plus the longest needle) goes needle by needle.
 LT_AVX2 void FindNeedles(const char* p, const char* end, const NeedleSet& set, const char** found) {
   const size_t n = set.count;
-  uint32_t pending = n >= 32 ? ~uint32_t{0} : (uint32_t{1} << n) - 1;
+  uint64_t pending = n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
   __m256i c0[NeedleSet::kMax], c1[NeedleSet::kMax];
   size_t max_len = 2;
   for (size_t i = 0; i < n; ++i) {
@@ -117,8 +117,8 @@ LT_AVX2 void FindNeedles(const char* p, const char* end, const NeedleSet& set, c
   for (; (pending & set.stop) != 0 && end - p >= kW + static_cast<ptrdiff_t>(max_len) - 1; p += kW) {
     const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 1));
-    for (uint32_t todo = pending; todo != 0; todo &= todo - 1) {
-      const size_t i = static_cast<size_t>(__builtin_ctz(todo));
+    for (uint64_t todo = pending; todo != 0; todo &= todo - 1) {
+      const size_t i = static_cast<size_t>(__builtin_ctzll(todo));
       const size_t len = set.len[i];
       uint32_t m = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(b0, c0[i]))) &
                    static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(b1, c1[i]))) &
@@ -127,7 +127,7 @@ LT_AVX2 void FindNeedles(const char* p, const char* end, const NeedleSet& set, c
         const char* c = p + __builtin_ctz(m);
         if (NeedleEq(c, set.text[i], len)) {
           found[i] = c;
-          pending &= ~(uint32_t{1} << i);
+          pending &= ~(uint64_t{1} << i);
           break;
         }
         m &= m - 1;
@@ -135,8 +135,8 @@ LT_AVX2 void FindNeedles(const char* p, const char* end, const NeedleSet& set, c
     }
   }
   if ((pending & set.stop) == 0) return;
-  for (uint32_t todo = pending; todo != 0; todo &= todo - 1) {
-    const size_t i = static_cast<size_t>(__builtin_ctz(todo));
+  for (uint64_t todo = pending; todo != 0; todo &= todo - 1) {
+    const size_t i = static_cast<size_t>(__builtin_ctzll(todo));
     found[i] = FindNeedle(p, end, set.text[i], set.len[i]);
   }
 }

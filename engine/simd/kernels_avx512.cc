@@ -82,7 +82,7 @@ LT_AVX512 const char* FindNeedle(const char* p, const char* end, const char* nee
 // the same cache lines, so a needle costs a few instructions per block.
 LT_AVX512 void FindNeedles(const char* p, const char* end, const NeedleSet& set, const char** found) {
   const size_t n = set.count;
-  uint32_t pending = n >= 32 ? ~uint32_t{0} : (uint32_t{1} << n) - 1;
+  uint64_t pending = n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
   __m512i c0[NeedleSet::kMax], c1[NeedleSet::kMax], cl[NeedleSet::kMax];
   size_t min_len = 64;
   for (size_t i = 0; i < n; ++i) {
@@ -95,8 +95,8 @@ LT_AVX512 void FindNeedles(const char* p, const char* end, const NeedleSet& set,
   for (; (pending & set.stop) != 0 && end - p >= static_cast<ptrdiff_t>(min_len); p += kW) {
     const __m512i b0 = Load(p, end);
     const __m512i b1 = Load(p + 1, end);
-    for (uint32_t todo = pending; todo != 0; todo &= todo - 1) {
-      const size_t i = static_cast<size_t>(_tzcnt_u32(todo));
+    for (uint64_t todo = pending; todo != 0; todo &= todo - 1) {
+      const size_t i = static_cast<size_t>(__builtin_ctzll(todo));
       const size_t len = set.len[i];
       uint64_t m = _mm512_cmpeq_epi8_mask(b0, c0[i]) & _mm512_cmpeq_epi8_mask(b1, c1[i]) &
                    _mm512_cmpeq_epi8_mask(Load(p + len - 1, end), cl[i]) & Valid(p + len - 1, end);
@@ -104,7 +104,7 @@ LT_AVX512 void FindNeedles(const char* p, const char* end, const NeedleSet& set,
         const char* c = p + _tzcnt_u64(m);
         if (NeedleEq(c, set.text[i], len)) {
           found[i] = c;
-          pending &= ~(uint32_t{1} << i);
+          pending &= ~(uint64_t{1} << i);
           break;
         }
         m &= m - 1;

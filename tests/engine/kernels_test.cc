@@ -116,7 +116,7 @@ TEST(KernelsTest, FindNeedlesMatchesOneNeedleAtATime) {
         set.len[set.count] = std::strlen(w);
         ++set.count;
       }
-      set.stop = (uint32_t{1} << (set.count - 1)) - 1;  // all but the last
+      set.stop = (uint64_t{1} << (set.count - 1)) - 1;  // all but the last
       for (size_t len = 0; len <= 160; ++len) {
         GuardedBuffer buf(len);
         std::string text = RandomText(rng, len);

@@ -2,6 +2,7 @@
 #include "engine/netfilter.h"
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -68,6 +69,41 @@ TEST(FieldsTest, LongLinesCrossManyMaskBlocks) {
   line += " LAST=yes";
   EXPECT_EQ(Field(line, "LAST"), "yes");
   EXPECT_EQ(Field(line, "F199"), std::string(199 % 70, 'v'));
+}
+
+// All wanted keys at once, as many as a query may have (32), in one pass:
+// each must equal the key asked alone (the exact token walk decides keys
+// past a bracket), and a copy of the key set must work on its own.
+TEST(FieldsTest, ManyKeysInOnePass) {
+  std::string line = "IN=eth0 OUT= SRC=1.1.1.1 PROTO=ICMP TYPE=3 [SRC=2.2.2.2 K3=x ] ";
+  std::vector<std::string> keys = {"IN", "OUT", "SRC", "PROTO", "TYPE", "MTU"};
+  for (int i = 0; i < 26; ++i) {
+    std::string name(1, 'K');
+    name += std::to_string(i);
+    keys.push_back(name);
+    if (i % 3 != 0) {
+      line += name;
+      line += '=';
+      line += std::to_string(i);
+      line += ' ';
+    }
+  }
+  line += "MTU=1500";
+  size_t in = Start(line);
+  WantedKeys w;
+  for (const std::string& k : keys) w.Add(k);
+  ASSERT_EQ(w.size(), WantedKeys::kMaxWantedKeys);
+  WantedKeys copy = w;
+  for (const simd::Kernels* k : simd::SupportedKernels()) {
+    std::vector<std::string_view> out(keys.size());
+    ExtractFields(line.data(), line.size(), in, copy, out.data(), *k);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      EXPECT_EQ(std::string(out[i]), Field(line, keys[i])) << k->name << " " << keys[i];
+    }
+  }
+  EXPECT_EQ(Field(line, "K3"), "");  // only inside the bracket
+  EXPECT_EQ(Field(line, "K4"), "4");
+  EXPECT_EQ(Field(line, "MTU"), "1500");
 }
 
 Header H(const std::string& s) {
