@@ -3,7 +3,6 @@
 import os
 import signal
 import subprocess
-import time
 
 TIME_BIN = "/usr/bin/time"
 
@@ -47,33 +46,32 @@ def _once(row, outdir, timeout):
 def run_row(row, runs, outdir, timeout, slow_after):
     """Fills row.times / row.rss_kb / row.error. A warm-up slower than slow_after seconds is
     taken as the only run (such a tool is not waited for again)."""
-    warm(row.input)
-    t0 = time.time()
-    try:
-        wall, rss = _once(row, outdir, timeout)
-    except TimedOut:
-        row.timed_out = timeout
-        return
-    except RuntimeError as e:
-        row.error = str(e)
-        return
-    if time.time() - t0 > slow_after:
-        row.times, row.rss_kb = [wall], [rss]
-        row.note = (row.note + "; " if row.note else "") + \
-            "1 run (the warm-up took > %d s)" % slow_after
-        return
-    for _ in range(runs):
+    def timed():
+        """One timed run; False when it failed or timed out (noted on the row)."""
         warm(row.input)
         try:
             wall, rss = _once(row, outdir, timeout)
         except TimedOut:
             row.timed_out = timeout
-            return
+            return False
         except RuntimeError as e:
             row.error = str(e)
-            return
+            return False
         row.times.append(wall)
         row.rss_kb.append(rss)
+        return True
+
+    if not timed():
+        return
+    if row.times[-1] > slow_after:
+        row.note = (row.note + "; " if row.note else "") + \
+            "1 run (the warm-up took > %d s)" % slow_after
+        return
+    # The warm-up is not counted.
+    row.times, row.rss_kb = [], []
+    for _ in range(runs):
+        if not timed():
+            return
 
 
 def median(xs):

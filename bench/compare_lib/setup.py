@@ -217,24 +217,23 @@ def prepare_data(gen, workdir, size, seed):
         log("  %.1f s" % (time.time() - t))
         meta = {"gen": gen_digest, "bytes": os.path.getsize(base), "seed": seed, "size": size}
     gz, zst = base + ".gz", base + ".zst"
+
+    def compress(cmd, dst, what):
+        log("compressing: " + cmd)
+        if subprocess.run(["bash", "-c", cmd]).returncode != 0:
+            raise SystemExit("%s copy failed" % what)
+        os.rename(dst + ".tmp", dst)
+        meta[what] = os.path.getsize(dst)
+
     if not (os.path.exists(gz) and meta.get("gz") == os.path.getsize(gz)):
         if shutil.which("pigz"):
             cmd = "pigz -6 -c %s > %s.tmp" % (base, gz)
         else:
             note("pigz not found: gzip -6 for the .gz copy")
             cmd = "gzip -6 -c %s > %s.tmp" % (base, gz)
-        log("compressing: " + cmd)
-        if subprocess.run(["bash", "-c", cmd]).returncode != 0:
-            raise SystemExit("gzip copy failed")
-        os.rename(gz + ".tmp", gz)
-        meta["gz"] = os.path.getsize(gz)
+        compress(cmd, gz, "gz")
     if shutil.which("zstd") and not (os.path.exists(zst) and meta.get("zst") == os.path.getsize(zst)):
-        cmd = "zstd -3 -q -T0 -c %s > %s.tmp" % (base, zst)
-        log("compressing: " + cmd)
-        if subprocess.run(["bash", "-c", cmd]).returncode != 0:
-            raise SystemExit("zstd copy failed")
-        os.rename(zst + ".tmp", zst)
-        meta["zst"] = os.path.getsize(zst)
+        compress("zstd -3 -q -T0 -c %s > %s.tmp" % (base, zst), zst, "zst")
     with open(meta_path, "w") as f:
         json.dump(meta, f)
     return base, gz, (zst if os.path.exists(zst) else None)
