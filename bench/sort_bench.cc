@@ -41,7 +41,7 @@ void BM_SortRows(benchmark::State& state) {
   Data d = MakeRows(n);
   for (auto _ : state) {
     state.PauseTiming();
-    std::vector<engine::Row> rows = d.rows;
+    engine::RowVector rows(d.rows.begin(), d.rows.end());
     state.ResumeTiming();
     engine::SortRows(rows, top, 1);
     for (size_t i = 1; i < rows.size(); ++i) {

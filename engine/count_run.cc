@@ -11,6 +11,8 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <queue>
@@ -85,6 +87,23 @@ struct Spiller {
     store.CountSpill();
     t.Clear();
   }
+};
+
+// LOGTALLY_TRACE=1: each phase's end time on stderr, for finding where the
+// time goes (docs/choices.md). Off, it costs one getenv per run.
+class PhaseTrace {
+ public:
+  explicit PhaseTrace(std::chrono::steady_clock::time_point t0)
+      : t0_(t0), on_(std::getenv("LOGTALLY_TRACE") != nullptr) {}
+  void Mark(const char* phase) const {
+    if (!on_) return;
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_).count();
+    std::fprintf(stderr, "logtally trace: %9.1f ms  %s\n", ms, phase);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point t0_;
+  bool on_;
 };
 
 // JSON lines: the first non-blank line is one object, '{' to '}' (a
@@ -217,7 +236,7 @@ void TableRowsTo(const HashTable& t, size_t ncol, Arena& arena, Row* out) {
   }
 }
 
-void TableRows(const HashTable& t, size_t ncol, Arena& arena, std::vector<Row>& rows) {
+void TableRows(const HashTable& t, size_t ncol, Arena& arena, RowVector& rows) {
   size_t at = rows.size();
   rows.resize(at + t.size());
   TableRowsTo(t, ncol, arena, rows.data() + at);
@@ -297,7 +316,7 @@ struct AggScratch {
   ReadBuffer data;
   HashTable table;
   Arena display;
-  std::vector<Row> rows;
+  RowVector rows;
   std::string buf;
 };
 
@@ -425,7 +444,7 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
   // pages (fresh page-cache pages cost several times more to fill in a VM,
   // and the disk never sees data that is dead already).
   file.reset();
-  std::vector<Row>& rows = sc.rows;
+  RowVector& rows = sc.rows;
   rows.clear();
   Arena& display = sc.display;
   display.Reset();
@@ -481,7 +500,7 @@ absl::Status MergeRuns(ExternalState& ex, RowSink& sink) {
 
 }  // namespace
 
-void SortRows(std::vector<Row>& rows, size_t top, size_t ncol) {
+void SortRows(RowVector& rows, size_t top, size_t ncol) {
   RowLess less{ncol};
   if (top > 0 && top < rows.size()) {
     std::nth_element(rows.begin(), rows.begin() + static_cast<ptrdiff_t>(top), rows.end(), less);
@@ -523,6 +542,7 @@ absl::Status RunOptions::Validate() const {
 RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                    const RunOptions& options, RowSink& sink) {
   auto t0 = std::chrono::steady_clock::now();
+  PhaseTrace trace(t0);
   RunResult result;
   const simd::Kernels& kernels = simd::ActiveKernels();
   const int threads = options.threads > 0 ? static_cast<int>(options.threads)
@@ -706,6 +726,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
     });
   });
 
+  trace.Mark("counted (read, parse, count)");
   std::vector<Local*> locals;
   for (auto& l : owned_locals) locals.push_back(l.get());
   RunStats& st = result.stats;
@@ -727,6 +748,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
   const size_t ncol = query.key().size();
   auto finish = [&] {
     st.spills = spiller.store.spills();
+    trace.Mark("written");
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return std::move(result);
   };
@@ -766,11 +788,13 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
         }
       });
     });
+    trace.Mark("merged");
     // Every partition writes its rows straight into its own range of one
     // vector: no per-partition vectors to concatenate.
     std::vector<size_t> first(kPartitions + 1, 0);
     for (size_t p = 0; p < kPartitions; ++p) first[p + 1] = first[p] + merged[p].size();
-    std::vector<Row> rows(first[kPartitions]);
+    RowVector rows(first[kPartitions]);
+    trace.Mark("rows allocated");
     arena.execute([&] {
       tbb::parallel_for(size_t{0}, kPartitions, size_t{1}, [&](size_t p) {
         TableRowsTo(merged[p], ncol, display[p], rows.data() + first[p]);
@@ -778,7 +802,9 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
       });
     });
     st.groups = rows.size();
+    trace.Mark("rows built");
     arena.execute([&] { SortRows(rows, options.top, ncol); });
+    trace.Mark("sorted");
     if (absl::Status s = sink.Begin(st); !s.ok()) {
       result.fatal = s;
       return finish();
@@ -813,12 +839,14 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
   ex.ncol = ncol;
   ex.top = options.top;
   ex.share = budget / static_cast<uint64_t>(threads);
+  trace.Mark("spilled the rest");
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, kPartitions, size_t{1}, [&](size_t p) {
       std::unique_ptr<TempFile> f = spiller.store.Take(p);
       if (f != nullptr && !ex.failed()) AggregateFile(std::move(f), 0, ex);
     });
   });
+  trace.Mark("partitions aggregated into sorted runs");
   st.spilled_bytes = spiller.store.bytes() + ex.spilled.load();
   if (!ex.error.ok()) {
     result.fatal = ex.error;

@@ -78,7 +78,7 @@ struct RunResult {
 // ascending, a missing value before a literal "-"), keeping only the first
 // `top` when top > 0. `ncol` is the number of key columns. Every row's order
 // prefix must be set (SetOrderPrefix).
-void SortRows(std::vector<Row>& rows, size_t top, size_t ncol);
+void SortRows(RowVector& rows, size_t top, size_t ncol);
 
 // Counts `inputs` and hands the sorted rows (cut to the top N) to `sink`.
 // Within the memory budget everything stays in memory; beyond it, partitions

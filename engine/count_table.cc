@@ -1,9 +1,6 @@
 #include "engine/count_table.h"
 
-#include <sys/mman.h>
-
-#include <cstdlib>
-#include <new>
+#include <algorithm>
 
 namespace logtally::engine {
 namespace {
@@ -58,29 +55,6 @@ uint64_t HashBytes(const char* p, size_t n) {
     b = Load64(p + n - 8);
   }
   return Mix(kP1 ^ n, Mix(a ^ kP1, b ^ seed) ^ kP2);
-}
-
-void* BigAlloc(size_t bytes) {
-  constexpr size_t kHuge = size_t{2} << 20;
-  if (bytes < kHuge) {
-    void* p = std::calloc(1, bytes);
-    if (p == nullptr) throw std::bad_alloc();
-    return p;
-  }
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  ::madvise(p, bytes, MADV_HUGEPAGE);
-  return p;
-}
-
-void BigFree(void* p, size_t bytes) {
-  constexpr size_t kHuge = size_t{2} << 20;
-  if (p == nullptr) return;
-  if (bytes < kHuge) {
-    std::free(p);
-  } else {
-    ::munmap(p, bytes);
-  }
 }
 
 const char* Arena::Copy(std::string_view s) {

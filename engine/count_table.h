@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/big_alloc.h"
+
 namespace logtally::engine {
 
 // Tuning constants, each with its reason.
@@ -40,13 +42,6 @@ inline constexpr size_t kMaxLoadNumerator = 1, kMaxLoadDenominator = 2;
 inline constexpr size_t kArenaBlock = size_t{2} << 20;
 
 uint64_t HashBytes(const char* p, size_t n);
-
-// Zeroed memory for large tables and arena blocks. From 2 MiB up it is an
-// anonymous mapping advised MADV_HUGEPAGE: in a VM every page fault is
-// expensive and random probes miss the TLB, and 2 MiB pages cut both by 512x.
-// Smaller requests use calloc.
-void* BigAlloc(size_t bytes);
-void BigFree(void* p, size_t bytes);
 
 class Arena {
  public:

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/big_alloc.h"
 #include "io/atomic_file.h"
 
 namespace logtally::engine {
@@ -36,6 +37,10 @@ struct Row {
   // which whoever builds a row to be sorted must call.
   uint64_t order_hi = 0, order_lo = 0;
 };
+
+// Rows to be sorted: huge-page memory, and resize() leaves new rows for the
+// caller to write (big_alloc.h).
+using RowVector = std::vector<Row, UninitBigAllocator<Row>>;
 
 inline void SetOrderPrefix(Row& r) {
   char b[16] = {};

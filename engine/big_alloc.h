@@ -1,0 +1,71 @@
+// Zeroed memory for count tables, key arenas and row arrays, backed by 2 MiB
+// huge pages.
+//
+// In a VM every page fault is expensive (tens of microseconds when the guest
+// page is fresh), and a table that grows by doubling touches fresh memory at
+// every step. So all of it comes from 2 MiB-aligned anonymous mappings advised
+// MADV_HUGEPAGE, one fault per 2 MiB:
+// - requests under 2 MiB are power-of-two blocks (512 B up) cut from 2 MiB
+//   chunks by a buddy allocator; a freed block merges with its free buddy, so
+//   a chunk whose blocks are all free is whole again, and the memory a table
+//   gave up when it grew serves the next table that grows;
+// - requests of 2 MiB and more are mappings of their own, rounded up to
+//   2 MiB, returned to the kernel when freed.
+// A few whole free chunks are kept for reuse; the rest go back to the kernel,
+// so freeing everything (a spill) brings the process's memory back down.
+#ifndef LOGTALLY_ENGINE_BIG_ALLOC_H_
+#define LOGTALLY_ENGINE_BIG_ALLOC_H_
+
+#include <cstddef>
+#include <new>
+#include <type_traits>
+
+namespace logtally::engine {
+
+// Zeroed memory of at least `bytes` bytes; throws std::bad_alloc when the
+// kernel refuses. Thread-safe.
+void* BigAlloc(size_t bytes);
+// Frees memory from BigAlloc; `bytes` must be the size it was asked for.
+void BigFree(void* p, size_t bytes);
+
+// For tests: bytes held from the kernel (chunks and large mappings), and
+// blocks currently handed out.
+struct BigAllocStats {
+  size_t mapped_bytes = 0;
+  size_t live_blocks = 0;
+};
+BigAllocStats GetBigAllocStats();
+
+// A std::allocator for BigAlloc memory that does not initialise new
+// elements of a trivially copyable type: resize() leaves them as the bytes
+// already there (zero when the memory is fresh, old rows when a vector's
+// memory is reused), and the caller writes every one. A vector of a million
+// rows is then written once, by the threads that fill it, not first by
+// resize() on one thread.
+template <typename T>
+struct UninitBigAllocator {
+  using value_type = T;
+  UninitBigAllocator() = default;
+  template <typename U>
+  UninitBigAllocator(const UninitBigAllocator<U>&) noexcept {}
+  T* allocate(size_t n) { return static_cast<T*>(BigAlloc(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) noexcept { BigFree(p, n * sizeof(T)); }
+  template <typename U>
+  void construct(U* p) noexcept {
+    if constexpr (!(std::is_trivially_copyable_v<U> && std::is_trivially_destructible_v<U>)) {
+      ::new (static_cast<void*>(p)) U();
+    }
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(static_cast<Args&&>(args)...);
+  }
+  template <typename U>
+  bool operator==(const UninitBigAllocator<U>&) const noexcept {
+    return true;
+  }
+};
+
+}  // namespace logtally::engine
+
+#endif  // LOGTALLY_ENGINE_BIG_ALLOC_H_
