@@ -49,6 +49,7 @@ struct Local {
   RunStats stats;
   uint64_t batches = 0;
   std::vector<char> read_buf;  // PlainBlocks reads, reused
+  GatherWriter spill_writer;
 
   void Flush() {
     batch.Drain([this](uint64_t h, std::string_view key) { table.AddHashed(h, key); });
@@ -70,19 +71,22 @@ struct Spiller {
     failed = true;
   }
 
-  // Writes every partition of `t` to its spill file and empties `t`.
-  void Spill(PartitionedTable& t) {
-    std::string buf;
+  // Writes every partition of `t` to its spill file and empties `t`; the
+  // keys go from the arena straight to the file (GatherWriter).
+  void Spill(PartitionedTable& t, GatherWriter& w) {
     for (size_t p = 0; p < kPartitions && !failed; ++p) {
-      buf.clear();
       for (const Entry& e : t.partition(p).slots()) {
         if (e.key == nullptr) continue;
-        AppendVarint(buf, e.len);
-        buf.append(e.key, e.len);
-        AppendVarint(buf, e.count);
+        w.Varint(e.len);
+        w.Ref(e.view());
+        w.Varint(e.count);
+        if (w.full()) {
+          if (absl::Status s = store.Append(p, w); !s.ok()) return Fail(std::move(s));
+        }
       }
-      if (buf.empty()) continue;
-      if (absl::Status s = store.Append(p, buf); !s.ok()) Fail(std::move(s));
+      if (w.bytes() > 0) {
+        if (absl::Status s = store.Append(p, w); !s.ok()) return Fail(std::move(s));
+      }
     }
     store.CountSpill();
     t.Clear();
@@ -143,7 +147,7 @@ void ProcessChunk(Local& local, std::string_view data, const simd::Kernels& k, S
           // The budget is checked every 64 batches (1,024 lines): summing
           // 64 partitions per batch cost more than the check is worth.
           if ((++local.batches & 63) == 0 && local.table.memory_bytes() > spiller.per_thread_budget) {
-            spiller.Spill(local.table);
+            spiller.Spill(local.table, local.spill_writer);
           }
         }
         break;
@@ -159,7 +163,7 @@ void ProcessChunk(Local& local, std::string_view data, const simd::Kernels& k, S
     p = nl < end ? nl + 1 : end;
   }
   local.Flush();
-  if (local.table.memory_bytes() > spiller.per_thread_budget) spiller.Spill(local.table);
+  if (local.table.memory_bytes() > spiller.per_thread_budget) spiller.Spill(local.table, local.spill_writer);
   st.bytes += data.size();
 }
 
@@ -213,6 +217,18 @@ void RenderDisplay(std::string_view key, size_t ncol, std::vector<std::string_vi
   }
 }
 
+// The display of a one-column key whose value needs no escaping is the value
+// itself: the row then points at the key's bytes, and nothing is rendered or
+// copied (for `-k line`, that is the whole input once more).
+bool DisplayInKey(std::string_view key, size_t ncol, std::string_view* display) {
+  if (ncol != 1) return false;
+  std::string_view v;
+  DecodeKey(key, 1, &v);
+  if (v.empty() || !DisplaysAsItself(v)) return false;
+  *display = v;
+  return true;
+}
+
 // Rows of one table with their display text (kept in `arena`), written to
 // out[0, t.size()).
 void TableRowsTo(const HashTable& t, size_t ncol, Arena& arena, Row* out) {
@@ -228,9 +244,12 @@ void TableRowsTo(const HashTable& t, size_t ncol, Arena& arena, Row* out) {
     }
     const Entry& e = slots[i];
     if (e.key == nullptr) continue;
-    RenderDisplay(e.view(), ncol, vals, line);
-    const char* d = arena.Copy(line);
-    *out = Row{e.count, std::string_view(d, line.size()), e.view()};
+    std::string_view display;
+    if (!DisplayInKey(e.view(), ncol, &display)) {
+      RenderDisplay(e.view(), ncol, vals, line);
+      display = std::string_view(arena.Copy(line), line.size());
+    }
+    *out = Row{e.count, display, e.view()};
     SetOrderPrefix(*out);
     ++out;
   }
@@ -275,8 +294,12 @@ class RunRowReader {
     // call, after this row has left the merge.
     std::string_view key(p + a + b, klen);
     reader_.Consume(a + b + klen);
-    RenderDisplay(key, vals_.size(), vals_, display_);
-    row_ = Row{count, display_, key};
+    std::string_view display;
+    if (!DisplayInKey(key, vals_.size(), &display)) {
+      RenderDisplay(key, vals_.size(), vals_, display_);
+      display = display_;
+    }
+    row_ = Row{count, display, key};
     SetOrderPrefix(row_);
     return true;
   }
@@ -318,6 +341,7 @@ struct AggScratch {
   Arena display;
   RowVector rows;
   std::string buf;
+  GatherWriter writer;
 };
 
 struct ExternalState {
@@ -436,9 +460,18 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
   if (need > ex.share) return Repartition(std::move(file), depth, ex);
   HashTable& table = sc.table;
   table.Reuse(records);
+  // Hash a batch of records and start loading their slots, then insert
+  // them: the slots are random in a table larger than the cache.
+  constexpr size_t kBatch = 16;
+  Entry batch[kBatch];
   for (size_t pos = 0; pos < size;) {
-    next(pos, &rec);
-    table.AddStable(Entry{HashBytes(rec.key, rec.len), rec.count, rec.key, rec.len});
+    size_t n = 0;
+    for (; n < kBatch && pos < size; ++n) {
+      next(pos, &rec);
+      batch[n] = Entry{HashBytes(rec.key, rec.len), rec.count, rec.key, rec.len};
+      table.Prefetch(batch[n].hash);
+    }
+    for (size_t i = 0; i < n; ++i) table.AddStable(batch[i]);
   }
   // Aggregated: drop the file now, so the run written next can reuse its
   // pages (fresh page-cache pages cost several times more to fill in a VM,
@@ -461,16 +494,19 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
   }
   absl::StatusOr<std::unique_ptr<TempFile>> run = TempFile::Create(ex.dir);
   if (!run.ok()) return ex.Fail(run.status());
+  // The same record as AppendRunRow, with the key written from where it lies.
+  GatherWriter& w = sc.writer;
   for (const Row& r : rows) {
-    AppendRunRow(buf, r);
-    if (buf.size() >= (size_t{1} << 20)) {
-      ex.spilled += buf.size();
-      if (absl::Status s = (*run)->Append(buf); !s.ok()) return ex.Fail(s);
-      buf.clear();
+    w.Varint(r.count);
+    w.Varint(r.key.size());
+    w.Ref(r.key);
+    if (w.full()) {
+      ex.spilled += w.bytes();
+      if (absl::Status s = w.FlushTo(**run); !s.ok()) return ex.Fail(s);
     }
   }
-  ex.spilled += buf.size();
-  if (absl::Status s = (*run)->Append(buf); !s.ok()) return ex.Fail(s);
+  ex.spilled += w.bytes();
+  if (absl::Status s = w.FlushTo(**run); !s.ok()) return ex.Fail(s);
   std::lock_guard<std::mutex> lock(ex.mu);
   ex.runs.push_back(std::move(*run));
 }
@@ -828,7 +864,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
   // External: everything still in memory goes to the spill files too, then
   // each partition is aggregated on its own within its share of the budget.
   for (Local* l : locals) {
-    if (l->table.groups() > 0 && !spiller.failed) spiller.Spill(l->table);
+    if (l->table.groups() > 0 && !spiller.failed) spiller.Spill(l->table, l->spill_writer);
   }
   if (spiller.failed) {
     result.fatal = spiller.error;

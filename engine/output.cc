@@ -106,6 +106,8 @@ size_t PlainPrefix(const char* p, size_t n) {
 
 }  // namespace
 
+bool DisplaysAsItself(std::string_view v) { return PlainPrefix(v.data(), v.size()) == v.size(); }
+
 void AppendDisplay(std::string& out, std::string_view v) {
   size_t i = 0;
   while (i < v.size()) {

@@ -26,6 +26,8 @@ absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name);
 
 // Appends D(v): the escaped display form of a raw value (empty stays empty).
 void AppendDisplay(std::string& out, std::string_view v);
+// True when AppendDisplay would append `v` unchanged.
+bool DisplaysAsItself(std::string_view v);
 
 struct Row {
   uint64_t count = 0;

@@ -1,6 +1,7 @@
 #include "engine/spill.h"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -46,6 +47,71 @@ absl::Status TempFile::Append(std::string_view bytes) {
   return absl::OkStatus();
 }
 
+absl::Status TempFile::AppendV(struct iovec* iov, int count) {
+  while (count > 0) {
+    ssize_t n = ::pwritev(fd_, iov, count, static_cast<off_t>(size_));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot write temporary data to ", dir_, ": ", std::strerror(errno), " after ", size_,
+          " bytes (free space there, choose another directory with --temp-dir, or give a larger "
+          "--memory)"));
+    }
+    size_ += static_cast<uint64_t>(n);
+    // A short write: skip what went out and go on with the rest.
+    size_t done = static_cast<size_t>(n);
+    while (count > 0 && done >= iov->iov_len) {
+      done -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + done;
+      iov->iov_len -= done;
+    }
+  }
+  return absl::OkStatus();
+}
+
+GatherWriter::GatherWriter()
+    : scratch_(new char[kScratch]), iov_(new struct iovec[kMaxIov]) {}
+
+void GatherWriter::Copy(const char* p, size_t n) {
+  if (n == 0) return;
+  char* dst = scratch_.get() + used_;
+  std::memcpy(dst, p, n);
+  if (n_ > 0 && static_cast<char*>(iov_[n_ - 1].iov_base) + iov_[n_ - 1].iov_len == dst) {
+    iov_[n_ - 1].iov_len += n;  // continues the last copied piece
+  } else {
+    iov_[n_++] = iovec{dst, n};
+  }
+  used_ += n;
+  bytes_ += n;
+}
+
+void GatherWriter::Varint(uint64_t v) {
+  char b[10];
+  size_t n = 0;
+  while (v >= 0x80) {
+    b[n++] = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  b[n++] = static_cast<char>(v);
+  Copy(b, n);
+}
+
+void GatherWriter::Ref(std::string_view s) {
+  if (s.size() < kCopyBelow) return Copy(s.data(), s.size());
+  iov_[n_++] = iovec{const_cast<char*>(s.data()), s.size()};
+  bytes_ += s.size();
+}
+
+absl::Status GatherWriter::FlushTo(TempFile& f) {
+  absl::Status s = f.AppendV(iov_.get(), static_cast<int>(n_));
+  Clear();
+  return s;
+}
+
 absl::StatusOr<size_t> TempFile::ReadAt(uint64_t offset, char* buf, size_t n) const {
   for (;;) {
     ssize_t got = ::pread(fd_, buf, n, static_cast<off_t>(offset));
@@ -81,7 +147,7 @@ void AppendVarint(std::string& out, uint64_t v) {
   out.push_back(static_cast<char>(v));
 }
 
-size_t ParseVarint(const char* p, size_t avail, uint64_t* v) {
+size_t ParseVarintSlow(const char* p, size_t avail, uint64_t* v) {
   uint64_t x = 0;
   for (size_t i = 0; i < avail && i < 10; ++i) {
     uint8_t b = static_cast<uint8_t>(p[i]);
@@ -126,6 +192,20 @@ absl::Status SpillStore::Append(size_t partition, std::string_view records) {
   }
   written_ += records.size();
   return files_[partition]->Append(records);
+}
+
+absl::Status SpillStore::Append(size_t partition, GatherWriter& w) {
+  std::lock_guard<std::mutex> lock(mus_[partition]);
+  if (files_[partition] == nullptr) {
+    absl::StatusOr<std::unique_ptr<TempFile>> f = TempFile::Create(dir_);
+    if (!f.ok()) {
+      w.Clear();
+      return f.status();
+    }
+    files_[partition] = std::move(*f);
+  }
+  written_ += w.bytes();
+  return w.FlushTo(*files_[partition]);
 }
 
 absl::StatusOr<uint64_t> ParseSize(std::string_view s) {

@@ -10,6 +10,8 @@
 #ifndef LOGTALLY_ENGINE_SPILL_H_
 #define LOGTALLY_ENGINE_SPILL_H_
 
+#include <sys/uio.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +34,9 @@ class TempFile {
   TempFile& operator=(const TempFile&) = delete;
 
   absl::Status Append(std::string_view bytes);
+  // Appends the bytes of iov[0, count) (IOV_MAX at most) in one write;
+  // `iov` is used up.
+  absl::Status AppendV(struct iovec* iov, int count);
   uint64_t size() const { return size_; }
   // Reads up to n bytes at `offset`; returns bytes read (0 at the end).
   absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const;
@@ -41,6 +46,41 @@ class TempFile {
   int fd_;
   std::string dir_;
   uint64_t size_ = 0;
+};
+
+// Records gathered for one write: small pieces (varints, short keys) are
+// copied into a scratch buffer, long keys are referenced where they lie and
+// written from there (pwritev), so the bytes of a spilled table or a sorted
+// run are copied once, by the kernel, not first into a buffer of ours.
+// Referenced bytes must stay put until the next FlushTo.
+class GatherWriter {
+ public:
+  // A record of the spill and run formats adds at most this many pieces.
+  static constexpr size_t kMaxPiecesPerRecord = 3;
+  GatherWriter();
+  void Copy(const char* p, size_t n);
+  void Varint(uint64_t v);
+  void Ref(std::string_view s);
+  // True when the next record might not fit, or enough bytes are gathered
+  // for one write.
+  bool full() const {
+    return n_ + kMaxPiecesPerRecord > kMaxIov || used_ + kMaxCopied > kScratch ||
+           bytes_ >= kFlushBytes;
+  }
+  size_t bytes() const { return bytes_; }
+  // Writes everything gathered (and forgets it, also on an error).
+  absl::Status FlushTo(TempFile& f);
+  void Clear() { n_ = used_ = bytes_ = 0; }
+
+ private:
+  static constexpr size_t kMaxIov = 1024;        // IOV_MAX on Linux
+  static constexpr size_t kCopyBelow = 128;      // shorter keys are copied
+  static constexpr size_t kMaxCopied = 2 * 10 + kCopyBelow;  // per record
+  static constexpr size_t kScratch = size_t{256} << 10;
+  static constexpr size_t kFlushBytes = size_t{1} << 20;
+  std::unique_ptr<char[]> scratch_;
+  std::unique_ptr<struct iovec[]> iov_;
+  size_t n_ = 0, used_ = 0, bytes_ = 0;
 };
 
 // Sequential buffered reader over a TempFile.
@@ -65,7 +105,15 @@ class TempReader {
 // One record: key and count. Returns false at a clean end of input.
 void AppendVarint(std::string& out, uint64_t v);
 // Parses a varint at p (at most `avail` bytes); returns bytes used, 0 if short.
-size_t ParseVarint(const char* p, size_t avail, uint64_t* v);
+size_t ParseVarintSlow(const char* p, size_t avail, uint64_t* v);
+inline size_t ParseVarint(const char* p, size_t avail, uint64_t* v) {
+  // One byte (under 128) is the common case: counts of 1, short keys.
+  if (avail > 0 && (static_cast<uint8_t>(p[0]) & 0x80) == 0) {
+    *v = static_cast<uint8_t>(p[0]);
+    return 1;
+  }
+  return ParseVarintSlow(p, avail, v);
+}
 
 // Reads the (key, count) records of a spill file one by one.
 class SpillRecordReader {
@@ -85,6 +133,8 @@ class SpillStore {
  public:
   SpillStore(std::string dir, size_t partitions);
   absl::Status Append(size_t partition, std::string_view records);
+  // Writes what `w` gathered to partition `partition`'s file.
+  absl::Status Append(size_t partition, GatherWriter& w);
   const TempFile* file(size_t p) const { return files_[p].get(); }
   // Hands partition p's file over (its pages are freed when it is dropped).
   std::unique_ptr<TempFile> Take(size_t p) { return std::move(files_[p]); }

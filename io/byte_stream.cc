@@ -1,5 +1,7 @@
 #include "io/byte_stream.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,9 +13,18 @@
 #include "absl/strings/str_cat.h"
 
 namespace logtally::io {
+namespace {
+constexpr int kPipeBytes = 1 << 20;
+}  // namespace
 
 FdStream::FdStream(int fd, bool owns, std::string name, std::string prefix)
-    : fd_(fd), owns_(owns), name_(std::move(name)), prefix_(std::move(prefix)) {}
+    : fd_(fd), owns_(owns), name_(std::move(name)), prefix_(std::move(prefix)) {
+  // A pipe holds 64 KiB by default: the writer (cat, zcat) and we then take
+  // turns every 64 KiB, a pair of wake-ups each. Ask for 1 MiB, the most an
+  // unprivileged process may (fs.pipe-max-size); a refusal changes nothing.
+  struct stat st;
+  if (::fstat(fd_, &st) == 0 && S_ISFIFO(st.st_mode)) ::fcntl(fd_, F_SETPIPE_SZ, kPipeBytes);
+}
 
 FdStream::~FdStream() {
   if (owns_ && fd_ >= 0) ::close(fd_);
