@@ -688,13 +688,16 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
         CountBlocks(*opened, idx);
         return;
       }
+      io::ReadAheadChunker* read_ahead = nullptr;
       if (opened->format != io::Format::kPlain && inputs.size() < static_cast<size_t>(threads)) {
         // A decoder is the serial part: give it a thread of its own while
         // there are more threads than inputs. (With as many inputs as
         // threads, each thread decodes and counts an input of its own; with
         // -j 1, everything stays on the one thread asked for.)
-        opened->chunker = std::make_unique<io::ReadAheadChunker>(std::move(opened->chunker),
-                                                                 static_cast<size_t>(threads) + 2);
+        auto ahead = std::make_unique<io::ReadAheadChunker>(std::move(opened->chunker),
+                                                            static_cast<size_t>(threads) + 2);
+        read_ahead = ahead.get();
+        opened->chunker = std::move(ahead);
       }
       io::Chunker& chunker = *opened->chunker;
       const YearResolver years = years_for(*opened);
@@ -706,6 +709,23 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
       std::atomic<int> json{json_mode};
       absl::Status read_error;
       std::atomic<uint64_t> lines_done{0};
+      if (read_ahead != nullptr) {
+        // The decoding thread counts a chunk itself when two wait for the
+        // workers (io/read_ahead.h); only once JSON or text is decided.
+        read_ahead->SetHelper(
+            [&](io::Chunk& chunk) {
+              const int j = json.load();
+              if (j < 0) return false;
+              Local& local = *tls.local();
+              uint64_t before = local.stats.lines;
+              ProcessChunk(local, chunk.data, kernels, spiller, years, j == 1);
+              lines_done += local.stats.lines - before;
+              chunker.Recycle(chunk);
+              return true;
+            },
+            2);
+      }
+      auto run_pipeline = [&] {
       tbb::parallel_pipeline(
           max_tokens,
           tbb::make_filter<void, io::Chunk*>(
@@ -749,6 +769,15 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                     lines_done += local.stats.lines - before;
                     chunker.Recycle(*chunk);
                   }));
+      };
+      if (read_ahead != nullptr) {
+        // The decoding thread is one of the threads asked for: the workers
+        // are one fewer, so none competes with it for a core.
+        tbb::task_arena workers(threads - 1);
+        workers.execute(run_pipeline);
+      } else {
+        run_pipeline();
+      }
       raw_bytes += chunker.raw_offset();
       if (!read_error.ok()) {
         std::string msg = absl::StrCat(read_error.message(), "; the ", lines_done.load(),
@@ -759,6 +788,8 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
         }
         errors[idx] = absl::Status(read_error.code(), msg);
       }
+      // Stop a read-ahead thread while what its helper uses is alive.
+      opened->chunker.reset();
     });
   });
 

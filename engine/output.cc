@@ -136,7 +136,7 @@ void AppendDisplay(std::string& out, std::string_view v) {
 constexpr size_t kFlushAt = size_t{1} << 20;
 
 RowWriter::RowWriter(const WriteOptions& opt, io::OutputFile& out)
-    : opt_(opt), out_(out), raw_(opt.columns.size()), vals_(opt.columns.size()) {
+    : opt_(opt), out_(out), raw_(opt.columns.size()), vals_(opt.columns.size()), background_(out) {
   names_.resize(opt.columns.size());
   for (size_t c = 0; c < opt.columns.size(); ++c) AppendDisplay(names_[c], opt.columns[c]);
   Header();
@@ -158,9 +158,53 @@ void RowWriter::Header() {
   buf_.push_back('\n');
 }
 
+BackgroundWriter::~BackgroundWriter() { (void)Drain(); }
+
+void BackgroundWriter::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return has_pending_ || stop_; });
+    if (!has_pending_) return;
+    lock.unlock();
+    absl::Status s = out_.Write(pending_);
+    lock.lock();
+    if (!s.ok() && error_.ok()) error_ = std::move(s);
+    pending_.clear();
+    has_pending_ = false;
+    cv_.notify_all();
+  }
+}
+
+absl::Status BackgroundWriter::Submit(std::string& buf) {
+  if (!thread_.joinable()) {
+    stop_ = false;
+    thread_ = std::thread([this] { Loop(); });
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return !has_pending_; });
+  if (!error_.ok()) return error_;
+  pending_.swap(buf);  // buf gets the last buffer back, written and empty
+  has_pending_ = true;
+  cv_.notify_all();
+  return absl::OkStatus();
+}
+
+absl::Status BackgroundWriter::Drain() {
+  if (!thread_.joinable()) return absl::OkStatus();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !has_pending_; });
+    stop_ = true;
+    cv_.notify_all();
+  }
+  thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
+}
+
 absl::Status RowWriter::MaybeFlush() {
   if (buf_.size() < kFlushAt) return absl::OkStatus();
-  absl::Status s = out_.Write(buf_);
+  absl::Status s = background_.Submit(buf_);
   buf_.clear();
   return s;
 }
@@ -239,6 +283,8 @@ absl::Status RowWriter::Add(const Row& r) {
 
 absl::Status RowWriter::Finish() {
   if (opt_.format == OutputFormat::kJson) buf_.append(rows_ == 0 ? "[]\n" : "\n]\n");
+  // The last buffer goes out after the ones in flight, from this thread.
+  if (absl::Status s = background_.Drain(); !s.ok()) return s;
   absl::Status s = out_.Write(buf_);
   buf_.clear();
   return s;

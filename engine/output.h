@@ -9,7 +9,10 @@
 
 #include <cstdint>
 #include <cstring>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <string_view>
 #include <vector>
 
@@ -61,6 +64,32 @@ struct WriteOptions {
   std::vector<std::string> columns;
 };
 
+// Writes 1 MiB buffers to an output on a thread of its own, one buffer in
+// flight: formatting the next rows overlaps the write(2) of the last ones (a
+// copy into the page cache, as costly as the formatting for a big result).
+// The thread starts with the first buffer, so a small result never has one.
+class BackgroundWriter {
+ public:
+  explicit BackgroundWriter(io::OutputFile& out) : out_(out) {}
+  ~BackgroundWriter();
+  // Hands `buf` over and gives back an empty buffer in its place; reports
+  // an earlier write's error, if any.
+  absl::Status Submit(std::string& buf);
+  // Waits for the last write; its error or an earlier one.
+  absl::Status Drain();
+
+ private:
+  void Loop();
+  io::OutputFile& out_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string pending_;
+  bool has_pending_ = false;
+  bool stop_ = false;
+  absl::Status error_;
+};
+
 // Streams rows, in order, to `out` in the chosen format.
 class RowWriter {
  public:
@@ -80,6 +109,7 @@ class RowWriter {
   std::vector<std::string> names_;  // escaped column names (JSON)
   std::string buf_;
   size_t rows_ = 0;
+  BackgroundWriter background_;
 };
 
 // Writes rows in order to `out`.

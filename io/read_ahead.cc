@@ -30,6 +30,14 @@ void ReadAheadChunker::Run() {
     Chunk chunk;
     absl::StatusOr<bool> more = inner_->Next(chunk);
     raw_offset_.store(inner_->raw_offset(), std::memory_order_relaxed);
+    if (more.ok() && *more) {
+      std::function<bool(Chunk&)> help;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (help_ && queue_.size() >= help_at_) help = help_;
+      }
+      if (help && help(chunk)) continue;
+    }
     bool last = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -48,6 +56,12 @@ void ReadAheadChunker::Run() {
     ready_.notify_one();
     if (last) return;
   }
+}
+
+void ReadAheadChunker::SetHelper(std::function<bool(Chunk&)> help, size_t help_at) {
+  std::lock_guard<std::mutex> lock(mu_);
+  help_ = std::move(help);
+  help_at_ = std::max<size_t>(help_at, 1);
 }
 
 absl::StatusOr<bool> ReadAheadChunker::Next(Chunk& chunk) {

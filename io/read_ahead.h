@@ -8,6 +8,11 @@
 // own that keeps a few chunks ready in a bounded queue; pipeline workers only
 // take chunks, and wait (asleep, leaving the core to the decoder) when none is
 // ready.
+//
+// When the workers fall behind (the queue holds `help_at` chunks), the
+// decoding thread counts the chunk it just cut itself (SetHelper) instead of
+// queueing it. So with one worker beside it, two threads use both cores
+// whichever side is slower, and no third thread competes with the decoder.
 #ifndef LOGTALLY_IO_READ_AHEAD_H_
 #define LOGTALLY_IO_READ_AHEAD_H_
 
@@ -16,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -37,6 +43,10 @@ class ReadAheadChunker final : public Chunker {
   // order (after every good chunk before it); false at the end.
   absl::StatusOr<bool> Next(Chunk& chunk) override;
   void Recycle(Chunk& chunk) override { inner_->Recycle(chunk); }
+  // `help` processes and recycles a chunk on the decoding thread, or returns
+  // false to have it queued as usual. Called with chunks in no set order,
+  // when at least `help_at` chunks wait in the queue.
+  void SetHelper(std::function<bool(Chunk&)> help, size_t help_at);
   uint64_t raw_offset() const override { return raw_offset_.load(std::memory_order_relaxed); }
   // Valid once Next has returned the end or an error.
   uint64_t dropped_bytes() const override { return inner_->dropped_bytes(); }
@@ -54,6 +64,8 @@ class ReadAheadChunker final : public Chunker {
   absl::Status error_;             // the inner chunker's error, after the queue
   bool stop_ = false;
   std::atomic<uint64_t> raw_offset_{0};
+  std::function<bool(Chunk&)> help_;  // guarded by mu_
+  size_t help_at_ = 0;
   std::thread thread_;
 };
 

@@ -2,7 +2,11 @@
 // backslash doubled, valid UTF-8 as is, every other byte as \xNN. The fast
 // path copies plain runs 16 bytes at a time; this checks it against a
 // byte-by-byte statement of the rule, at every offset and length.
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -80,6 +84,52 @@ TEST(OutputTest, DisplayEscapingMatchesTheByteRule) {
       ASSERT_EQ(got, RefDisplay(s)) << "byte " << c << " at " << at;
     }
   }
+}
+
+}  // namespace
+}  // namespace logtally::engine
+
+namespace logtally::engine {
+namespace {
+
+// A result of many megabytes goes out through the background writer in
+// 1 MiB pieces; the file holds every row, in order, exactly once.
+TEST(RowWriterTest, LargeOutputInOrder) {
+  char tmpl[] = "/tmp/logtally-rowwriter-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/out.txt";
+  std::string expect;
+  {
+    absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(path);
+    ASSERT_TRUE(out.ok()) << out.status();
+    WriteOptions opt;
+    opt.columns = {"line"};
+    RowWriter w(opt, *out);
+    std::string key, value;
+    for (uint64_t i = 0; i < 300000; ++i) {
+      value = "row " + std::to_string(i) + std::string(i % 13, 'x');
+      key.clear();
+      key.push_back(static_cast<char>(value.size() + 1));  // one-byte varint: sizes < 127
+      key += value;
+      Row r{300000 - i, value, key};
+      ASSERT_TRUE(w.Add(r).ok());
+      std::string count = std::to_string(300000 - i);
+      expect += std::string(count.size() < 7 ? 7 - count.size() : 0, ' ') + count + " " + value + "\n";
+    }
+    ASSERT_TRUE(w.Finish().ok());
+    ASSERT_TRUE(out->Commit().ok());
+  }
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  ASSERT_NE(f, nullptr);
+  std::string got;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) got.append(buf, n);
+  std::fclose(f);
+  EXPECT_GT(got.size(), size_t{4} << 20);
+  EXPECT_TRUE(got == expect);
+  std::remove(path.c_str());
+  ::rmdir(tmpl);
 }
 
 }  // namespace

@@ -8,9 +8,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <chrono>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -183,6 +187,51 @@ TEST(ChunkerTest, ReadAheadGivesTheSameChunksAndErrorInOrder) {
       early.Recycle(chunk);
     }
   }  // destroyed with the reader blocked on a full queue
+}
+
+// With a helper, every chunk reaches exactly one of Next and the helper; put
+// back in index order they are the input, and the helper does get work when
+// nobody takes chunks from the queue. A helper that declines leaves the
+// chunk to the queue.
+TEST(ChunkerTest, ReadAheadHelperTakesChunksWhenTheQueueIsFull) {
+  std::string big;
+  for (int i = 0; i < 20000; ++i) big += "line " + std::to_string(i) + "\n";
+  for (bool decline : {false, true}) {
+    ReadAheadChunker ra(std::make_unique<StreamChunker>(std::make_unique<StringStream>(big, 7), 64), 4);
+    std::mutex mu;
+    std::map<uint64_t, std::string> got;
+    size_t helped = 0;
+    ra.SetHelper(
+        [&](Chunk& c) {
+          if (decline) return false;
+          std::lock_guard<std::mutex> lock(mu);
+          EXPECT_TRUE(got.emplace(c.index, std::string(c.data)).second) << c.index;
+          ++helped;
+          ra.Recycle(c);
+          return true;
+        },
+        2);
+    // Take nothing for a while: the queue fills up to two chunks, and the
+    // reader then counts (here: keeps) the rest itself.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    Chunk chunk;
+    for (;;) {
+      absl::StatusOr<bool> more = ra.Next(chunk);
+      ASSERT_TRUE(more.ok());
+      if (!*more) break;
+      std::lock_guard<std::mutex> lock(mu);
+      EXPECT_TRUE(got.emplace(chunk.index, std::string(chunk.data)).second) << chunk.index;
+      ra.Recycle(chunk);
+    }
+    std::string joined;
+    uint64_t expect_index = 0;
+    for (const auto& [index, data] : got) {
+      EXPECT_EQ(index, expect_index++);
+      joined += data;
+    }
+    EXPECT_EQ(joined, big);
+    if (decline) EXPECT_EQ(helped, 0u); else EXPECT_GT(helped, 0u);
+  }
 }
 
 TEST(ChunkerTest, OpenInputReadsOrMapsPlainFilesAndReadsPipes) {
