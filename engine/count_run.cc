@@ -268,15 +268,26 @@ void TableRows(const HashTable& t, size_t ncol, Arena& arena, RowVector& rows) {
 // display text is rendered again when the run is read back: it is as long as
 // the key, and writing it would double the temporary data (for `-k line`,
 // that is the whole input once more).
+//
+// The count is stored doubled, its low bit set when the display is the key's
+// one value as it is (DisplayInKey): the reader then need not look at the
+// value's bytes to find that out again.
+uint64_t RunCountField(const Row& r) {
+  const bool in_key = r.display.data() >= r.key.data() &&
+                      r.display.data() < r.key.data() + r.key.size();
+  return (r.count << 1) | (in_key ? 1 : 0);
+}
+
 void AppendRunRow(std::string& buf, const Row& r) {
-  AppendVarint(buf, r.count);
+  AppendVarint(buf, RunCountField(r));
   AppendVarint(buf, r.key.size());
   buf.append(r.key);
 }
 
 class RunRowReader {
  public:
-  RunRowReader(const TempFile* f, size_t ncol) : reader_(f), vals_(ncol) {}
+  // 256 KiB reads: a few dozen runs merge at once, so a few MiB in all.
+  RunRowReader(const TempFile* f, size_t ncol) : reader_(f, size_t{256} << 10), vals_(ncol) {}
   absl::StatusOr<bool> Next() {
     absl::StatusOr<size_t> avail = reader_.Fill(20);
     if (!avail.ok()) return avail.status();
@@ -295,11 +306,13 @@ class RunRowReader {
     std::string_view key(p + a + b, klen);
     reader_.Consume(a + b + klen);
     std::string_view display;
-    if (!DisplayInKey(key, vals_.size(), &display)) {
+    if ((count & 1) != 0) {
+      DecodeKey(key, 1, &display);
+    } else {
       RenderDisplay(key, vals_.size(), vals_, display_);
       display = display_;
     }
-    row_ = Row{count, display, key};
+    row_ = Row{count >> 1, display, key};
     SetOrderPrefix(row_);
     return true;
   }
@@ -497,7 +510,7 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
   // The same record as AppendRunRow, with the key written from where it lies.
   GatherWriter& w = sc.writer;
   for (const Row& r : rows) {
-    w.Varint(r.count);
+    w.Varint(RunCountField(r));
     w.Varint(r.key.size());
     w.Ref(r.key);
     if (w.full()) {
@@ -511,25 +524,50 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
   ex.runs.push_back(std::move(*run));
 }
 
-// Merges the sorted runs into the sink (a k-way merge with a heap).
+// Merges the sorted runs into the sink: a k-way merge by a tree of losers
+// (Knuth 5.4.1). Each row out costs one comparison per level of the tree, a
+// path from the winner's leaf to the root, where a binary heap's sift-down
+// makes two per level.
 absl::Status MergeRuns(ExternalState& ex, RowSink& sink) {
   std::vector<std::unique_ptr<RunRowReader>> readers;
-  RowLess less{ex.ncol};
-  auto greater = [&](size_t a, size_t b) { return less(readers[b]->row(), readers[a]->row()); };
-  std::priority_queue<size_t, std::vector<size_t>, decltype(greater)> heap(greater);
+  std::vector<char> done;  // reader i is exhausted
   for (const auto& f : ex.runs) {
     readers.push_back(std::make_unique<RunRowReader>(f.get(), ex.ncol));
     absl::StatusOr<bool> more = readers.back()->Next();
     if (!more.ok()) return more.status();
-    if (*more) heap.push(readers.size() - 1);
+    done.push_back(*more ? 0 : 1);
   }
-  while (!heap.empty()) {
-    size_t i = heap.top();
-    heap.pop();
-    if (absl::Status s = sink.Add(readers[i]->row()); !s.ok()) return s;
-    absl::StatusOr<bool> more = readers[i]->Next();
+  const size_t k = readers.size();
+  if (k == 0) return absl::OkStatus();
+  RowLess less{ex.ncol};
+  // Does reader a's row come before reader b's? An exhausted reader comes last.
+  auto before = [&](size_t a, size_t b) {
+    if (done[a] != 0) return false;
+    if (done[b] != 0) return true;
+    return less(readers[a]->row(), readers[b]->row());
+  };
+  // Leaves are nodes k .. 2k-1 (reader i at node k + i); internal nodes 1 ..
+  // k-1 hold the loser of their match; tree[0] holds the overall winner.
+  std::vector<size_t> tree(k);
+  auto build = [&](auto& self, size_t node) -> size_t {
+    if (node >= k) return node - k;
+    size_t a = self(self, 2 * node), b = self(self, 2 * node + 1);
+    if (before(b, a)) std::swap(a, b);
+    tree[node] = b;
+    return a;
+  };
+  tree[0] = k == 1 ? 0 : build(build, 1);
+  for (;;) {
+    size_t w = tree[0];
+    if (done[w] != 0) break;
+    if (absl::Status s = sink.Add(readers[w]->row()); !s.ok()) return s;
+    absl::StatusOr<bool> more = readers[w]->Next();
     if (!more.ok()) return more.status();
-    if (*more) heap.push(i);
+    if (!*more) done[w] = 1;
+    for (size_t node = (w + k) / 2; node >= 1; node /= 2) {
+      if (before(tree[node], w)) std::swap(tree[node], w);
+    }
+    tree[0] = w;
   }
   return absl::OkStatus();
 }
