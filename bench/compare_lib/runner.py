@@ -43,6 +43,10 @@ def _once(row, outdir, timeout):
     return float(last[0]), int(last[1])
 
 
+QUICK_S = 3.0
+QUICK_RUNS = 9
+
+
 def run_row(row, runs, outdir, timeout, slow_after):
     """Fills row.times / row.rss_kb / row.error. A warm-up slower than slow_after seconds is
     taken as the only run (such a tool is not waited for again)."""
@@ -67,7 +71,11 @@ def run_row(row, runs, outdir, timeout, slow_after):
         row.note = (row.note + "; " if row.note else "") + \
             "1 run (the warm-up took > %d s)" % slow_after
         return
-    # The warm-up is not counted.
+    # The warm-up is not counted. A command of under QUICK_S seconds gets at least QUICK_RUNS
+    # runs: on a noisy 2-core VM one disturbed run moves such a short time by a third, and
+    # three runs leave the median at the mercy of two of them; the extra runs cost seconds.
+    if row.times[-1] < QUICK_S:
+        runs = max(runs, QUICK_RUNS)
     row.times, row.rss_kb = [], []
     for _ in range(runs):
         if not timed():
