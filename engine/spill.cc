@@ -32,19 +32,9 @@ absl::StatusOr<std::unique_ptr<TempFile>> TempFile::Create(const std::string& di
 TempFile::~TempFile() { ::close(fd_); }
 
 absl::Status TempFile::Append(std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(size_));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "cannot write temporary data to ", dir_, ": ", std::strerror(errno), " after ", size_,
-          " bytes (free space there, choose another directory with --temp-dir, or give a larger "
-          "--memory)"));
-    }
-    size_ += static_cast<uint64_t>(n);
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
+  if (bytes.empty()) return absl::OkStatus();
+  struct iovec one = {const_cast<char*>(bytes.data()), bytes.size()};
+  return AppendV(&one, 1);
 }
 
 absl::Status TempFile::AppendV(struct iovec* iov, int count) {
