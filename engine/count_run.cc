@@ -273,8 +273,9 @@ void TableRows(const HashTable& t, size_t ncol, Arena& arena, RowVector& rows) {
 // one value as it is (DisplayInKey): the reader then need not look at the
 // value's bytes to find that out again.
 uint64_t RunCountField(const Row& r) {
-  const bool in_key = r.display.data() >= r.key.data() &&
-                      r.display.data() < r.key.data() + r.key.size();
+  const auto d = reinterpret_cast<uintptr_t>(r.display.data());
+  const auto k = reinterpret_cast<uintptr_t>(r.key.data());
+  const bool in_key = d >= k && d < k + r.key.size();
   return (r.count << 1) | (in_key ? 1 : 0);
 }
 
