@@ -1,6 +1,7 @@
 #include "engine/count_run.h"
 
 #include <tbb/enumerable_thread_specific.h>
+#include <tbb/global_control.h>
 #include <tbb/info.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_pipeline.h>
@@ -622,6 +623,10 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
   const simd::Kernels& kernels = simd::ActiveKernels();
   const int threads = options.threads > 0 ? static_cast<int>(options.threads)
                                           : tbb::info::default_concurrency();
+  // TBB caps its workers at the core count less one unless told otherwise:
+  // -j N above the core count would print a warning and quietly run fewer.
+  tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism,
+                                  static_cast<size_t>(threads));
   tbb::task_arena arena(threads);
   const uint64_t budget = options.memory > 0 ? options.memory : DefaultMemoryBudget();
   const std::string temp_dir = options.temp_dir.empty() ? DefaultTempDir() : options.temp_dir;
@@ -810,9 +815,12 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                   }));
       };
       if (read_ahead != nullptr) {
-        // The decoding thread is one of the threads asked for: the workers
-        // are one fewer, so none competes with it for a core.
-        tbb::task_arena workers(threads - 1);
+        // The decoding thread is one of this input's share of the threads
+        // asked for: its workers are one fewer, so none competes with it for
+        // a core (one input on -j 2: a decoder and one worker; two inputs on
+        // -j 8: a decoder and three workers each).
+        const int share = std::max(1, threads / static_cast<int>(inputs.size()));
+        tbb::task_arena workers(std::max(1, share - 1));
         workers.execute(run_pipeline);
       } else {
         run_pipeline();

@@ -142,6 +142,16 @@ def body(lt, samples, tmp):
         rc, out, err = run(args, stdin=stdin, env=env)
         check(f"same answer: {name}", rc == 0 and out == base, err)
     check("several kernels exercised", len(kernels) >= 2, kernels)
+    # More threads than cores: as many threads as asked, and nothing on stderr
+    # (TBB would otherwise cap its workers and print a warning), plain and
+    # gzip'd (a decoder thread beside the workers).
+    big_gz = os.path.join(tmp, "big.log.gz")
+    with open(big, "rb") as f, gzip.open(big_gz, "wb") as g:
+        g.write(f.read())
+    for path in (big, big_gz):
+        for j in ("3", "8"):
+            rc, out, err = run([lt, "count", "-q", "-j", j, "-k", "DST,DPT,PROTO", path])
+            check(f"-j {j} on {os.path.basename(path)}: same answer, quiet", rc == 0 and out == base and err == b"", err)
 
     # A pipe (not a regular file on stdin).
     p = subprocess.run(f"cat '{big}' | '{lt}' count -q -k DST,DPT,PROTO", shell=True, capture_output=True)
