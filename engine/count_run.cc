@@ -16,7 +16,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <queue>
 
 #include "absl/strings/str_cat.h"
 #include "engine/count_table.h"
@@ -280,11 +279,6 @@ uint64_t RunCountField(const Row& r) {
   return (r.count << 1) | (in_key ? 1 : 0);
 }
 
-void AppendRunRow(std::string& buf, const Row& r) {
-  AppendVarint(buf, RunCountField(r));
-  AppendVarint(buf, r.key.size());
-  buf.append(r.key);
-}
 
 class RunRowReader {
  public:
@@ -355,7 +349,6 @@ struct AggScratch {
   HashTable table;
   Arena display;
   RowVector rows;
-  std::string buf;
   GatherWriter writer;
 };
 
@@ -370,7 +363,6 @@ struct ExternalState {
   std::atomic<uint64_t> groups{0};
   // Results: sorted runs (full output) or the top rows of each partition.
   std::vector<std::unique_ptr<TempFile>> runs;
-  std::vector<std::string> top_rows;  // encoded run rows, for top-N
   tbb::enumerable_thread_specific<AggScratch> scratch;
 
   void Fail(absl::Status s) {
@@ -499,17 +491,11 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
   TableRows(table, ex.ncol, display, rows);
   ex.groups += rows.size();
   SortRows(rows, ex.top, ex.ncol);
-  std::string& buf = sc.buf;
-  buf.clear();
-  if (ex.top > 0) {
-    for (const Row& r : rows) AppendRunRow(buf, r);
-    std::lock_guard<std::mutex> lock(ex.mu);
-    ex.top_rows.push_back(buf);
-    return;
-  }
   absl::StatusOr<std::unique_ptr<TempFile>> run = TempFile::Create(ex.dir);
   if (!run.ok()) return ex.Fail(run.status());
-  // The same record as AppendRunRow, with the key written from where it lies.
+  // With -n, the rows are this partition's top N: the overall top N is among
+  // the partitions' lists, and the same merge serves both. Keys are written
+  // from where they lie.
   GatherWriter& w = sc.writer;
   for (const Row& r : rows) {
     w.Varint(RunCountField(r));
@@ -659,6 +645,15 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                         : options.input == RunOptions::InputMode::kText ? 0
                                                                         : -1;
 
+  // Counts a chunk of whole lines on the calling thread.
+  auto count_chunk = [&](std::string_view data, const YearResolver& years, bool json,
+                         std::atomic<uint64_t>& lines_done) {
+    Local& local = *tls.local();
+    uint64_t before = local.stats.lines;
+    ProcessChunk(local, data, kernels, spiller, years, json);
+    lines_done += local.stats.lines - before;
+  };
+
   // A plain regular file: blocks read and counted in parallel, each by the
   // thread that counts it (io/plain_blocks.h); the serial stage only hands
   // out block numbers.
@@ -692,8 +687,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                                          return next++;
                                        }) &
             tbb::make_filter<size_t, void>(tbb::filter_mode::parallel, [&](size_t i) {
-              Local& local = *tls.local();
-              absl::StatusOr<std::string_view> data = blocks.Read(i, local.read_buf);
+              absl::StatusOr<std::string_view> data = blocks.Read(i, tls.local()->read_buf);
               if (!data.ok()) {
                 std::lock_guard<std::mutex> lock(error_mu);
                 if (i < error_block) {
@@ -702,9 +696,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
                 }
                 return;
               }
-              uint64_t before = local.stats.lines;
-              ProcessChunk(local, *data, kernels, spiller, years, json == 1);
-              lines_done += local.stats.lines - before;
+              count_chunk(*data, years, json == 1, lines_done);
               read_bytes += blocks.block_bytes(i);
               if (options.progress != nullptr) {
                 options.progress->fetch_add(blocks.block_bytes(i), std::memory_order_relaxed);
@@ -760,10 +752,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
             [&](io::Chunk& chunk) {
               const int j = json.load();
               if (j < 0) return false;
-              Local& local = *tls.local();
-              uint64_t before = local.stats.lines;
-              ProcessChunk(local, chunk.data, kernels, spiller, years, j == 1);
-              lines_done += local.stats.lines - before;
+              count_chunk(chunk.data, years, j == 1, lines_done);
               chunker.Recycle(chunk);
               return true;
             },
@@ -807,10 +796,7 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
               tbb::make_filter<io::Chunk*, void>(
                   tbb::filter_mode::parallel, [&](io::Chunk* chunk) {
                     std::unique_ptr<io::Chunk> owned(chunk);
-                    Local& local = *tls.local();
-                    uint64_t before = local.stats.lines;
-                    ProcessChunk(local, chunk->data, kernels, spiller, years, json.load() == 1);
-                    lines_done += local.stats.lines - before;
+                    count_chunk(chunk->data, years, json.load() == 1, lines_done);
                     chunker.Recycle(*chunk);
                   }));
       };
@@ -908,7 +894,6 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
     std::vector<size_t> first(kPartitions + 1, 0);
     for (size_t p = 0; p < kPartitions; ++p) first[p + 1] = first[p] + merged[p].size();
     RowVector rows(first[kPartitions]);
-    trace.Mark("rows allocated");
     arena.execute([&] {
       tbb::parallel_for(size_t{0}, kPartitions, size_t{1}, [&](size_t p) {
         TableRowsTo(merged[p], ncol, display[p], rows.data() + first[p]);
@@ -967,22 +952,6 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
     return finish();
   }
   st.groups = ex.groups.load();
-  if (ex.top > 0) {
-    // Each partition kept its own top N, encoded in memory; the overall top
-    // N is among them. Put each list in a run file so one merge serves both.
-    for (const std::string& enc : ex.top_rows) {
-      absl::StatusOr<std::unique_ptr<TempFile>> f = TempFile::Create(temp_dir);
-      if (!f.ok()) {
-        result.fatal = f.status();
-        return finish();
-      }
-      if (absl::Status s = (*f)->Append(enc); !s.ok()) {
-        result.fatal = s;
-        return finish();
-      }
-      ex.runs.push_back(std::move(*f));
-    }
-  }
   if (absl::Status s = sink.Begin(st); !s.ok()) {
     result.fatal = s;
     return finish();

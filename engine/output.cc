@@ -204,9 +204,7 @@ absl::Status BackgroundWriter::Drain() {
 
 absl::Status RowWriter::MaybeFlush() {
   if (buf_.size() < kFlushAt) return absl::OkStatus();
-  absl::Status s = background_.Submit(buf_);
-  buf_.clear();
-  return s;
+  return background_.Submit(buf_);  // buf_ comes back empty
 }
 
 absl::Status RowWriter::Add(const Row& r) {

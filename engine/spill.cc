@@ -80,14 +80,8 @@ void GatherWriter::Copy(const char* p, size_t n) {
 }
 
 void GatherWriter::Varint(uint64_t v) {
-  char b[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    b[n++] = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  b[n++] = static_cast<char>(v);
-  Copy(b, n);
+  char b[kMaxVarint];
+  Copy(b, EncodeVarint(v, b));
 }
 
 void GatherWriter::Ref(std::string_view s) {
@@ -129,12 +123,19 @@ absl::StatusOr<size_t> TempReader::Fill(size_t n) {
   return len_ - pos_;
 }
 
-void AppendVarint(std::string& out, uint64_t v) {
+size_t EncodeVarint(uint64_t v, char* out) {
+  size_t n = 0;
   while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    out[n++] = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  out[n++] = static_cast<char>(v);
+  return n;
+}
+
+void AppendVarint(std::string& out, uint64_t v) {
+  char b[kMaxVarint];
+  out.append(b, EncodeVarint(v, b));
 }
 
 size_t ParseVarintSlow(const char* p, size_t avail, uint64_t* v) {

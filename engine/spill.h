@@ -103,6 +103,9 @@ class TempReader {
 };
 
 // One record: key and count. Returns false at a clean end of input.
+inline constexpr size_t kMaxVarint = 10;
+// Writes v's varint to out (room for kMaxVarint bytes); returns its length.
+size_t EncodeVarint(uint64_t v, char* out);
 void AppendVarint(std::string& out, uint64_t v);
 // Parses a varint at p (at most `avail` bytes); returns bytes used, 0 if short.
 size_t ParseVarintSlow(const char* p, size_t avail, uint64_t* v);

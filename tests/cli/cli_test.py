@@ -108,6 +108,14 @@ def body(lt, samples, tmp):
         check("lines = wc -l", int(wc.split()[0]) == lines, (wc, lines))
     rc, out, err = run([lt, "count", "-q", "-k", "DST,DPT,PROTO", big])
     check("-q silences the summary", rc == 0 and err == b"" and out == base, err)
+    # LOGTALLY_TRACE=1: phase times on stderr, in order, and the same rows.
+    rc, out, err = run([lt, "count", "-q", "-k", "DST,DPT,PROTO", big], env={"LOGTALLY_TRACE": "1"})
+    phases = [l.split(b"ms", 1)[1].strip() for l in err.splitlines() if l.startswith(b"logtally trace:")]
+    check("LOGTALLY_TRACE: phases in order, same rows", rc == 0 and out == base and phases ==
+          [b"counted (read, parse, count)", b"merged", b"rows built", b"sorted", b"written"], err)
+    rc, out, err = run([lt, "count", "-q", "-k", "line", "--memory", "1M", big], env={"LOGTALLY_TRACE": "1"})
+    check("LOGTALLY_TRACE: spilled run names its phases", rc == 0 and b"spilled the rest" in err and
+          b"partitions aggregated into sorted runs" in err, err)
 
     # Same answer whatever the path through the engine.
     same = [
