@@ -48,7 +48,7 @@ struct Local {
   LineEvaluator eval;
   RunStats stats;
   uint64_t batches = 0;
-  std::vector<char> read_buf;  // PlainBlocks reads, reused
+  io::BlockBuffer read_buf;  // PlainBlocks reads, reused
   GatherWriter spill_writer;
 
   void Flush() {

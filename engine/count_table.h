@@ -20,9 +20,12 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/big_alloc.h"
+#include "io/big_alloc.h"
 
 namespace logtally::engine {
+
+using io::BigAlloc;
+using io::BigFree;
 
 // Tuning constants, each with its reason.
 // 64 partitions: enough to keep both cores busy in the merge with room for

@@ -18,7 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/big_alloc.h"
+#include "io/big_alloc.h"
 #include "io/atomic_file.h"
 
 namespace logtally::engine {
@@ -45,7 +45,7 @@ struct Row {
 
 // Rows to be sorted: huge-page memory, and resize() leaves new rows for the
 // caller to write (big_alloc.h).
-using RowVector = std::vector<Row, UninitBigAllocator<Row>>;
+using RowVector = std::vector<Row, io::UninitBigAllocator<Row>>;
 
 inline void SetOrderPrefix(Row& r) {
   char b[16] = {};
@@ -56,6 +56,9 @@ inline void SetOrderPrefix(Row& r) {
   r.order_hi = __builtin_bswap64(hi);
   r.order_lo = __builtin_bswap64(lo);
 }
+
+// Formatted output: huge-page memory that the count tables gave back.
+using OutBuffer = std::basic_string<char, std::char_traits<char>, io::UninitBigAllocator<char>>;
 
 struct WriteOptions {
   OutputFormat format = OutputFormat::kText;
@@ -74,7 +77,7 @@ class BackgroundWriter {
   ~BackgroundWriter();
   // Hands `buf` over and gives back an empty buffer in its place; reports
   // an earlier write's error, if any.
-  absl::Status Submit(std::string& buf);
+  absl::Status Submit(OutBuffer& buf);
   // Waits for the last write; its error or an earlier one.
   absl::Status Drain();
 
@@ -84,7 +87,7 @@ class BackgroundWriter {
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::string pending_;
+  OutBuffer pending_;
   bool has_pending_ = false;
   bool stop_ = false;
   absl::Status error_;
@@ -107,7 +110,7 @@ class RowWriter {
   std::vector<std::string_view> raw_;
   std::vector<std::string> vals_;
   std::vector<std::string> names_;  // escaped column names (JSON)
-  std::string buf_;
+  OutBuffer buf_;
   size_t rows_ = 0;
   BackgroundWriter background_;
 };

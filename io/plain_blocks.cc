@@ -58,7 +58,7 @@ absl::StatusOr<size_t> PlainBlocks::ReadAt(uint64_t off, char* dst, size_t n) co
   return got;
 }
 
-absl::StatusOr<std::string_view> PlainBlocks::Read(size_t i, std::vector<char>& buf) const {
+absl::StatusOr<std::string_view> PlainBlocks::Read(size_t i, BlockBuffer& buf) const {
   const uint64_t lo = static_cast<uint64_t>(i) * block_;
   if (lo >= size_) return std::string_view();
   const uint64_t hi = std::min<uint64_t>(lo + block_, size_);

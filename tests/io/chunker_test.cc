@@ -324,7 +324,7 @@ TEST(ChunkerTest, PlainBlocksHoldEveryLineOnce) {
       for (size_t block = 1; block <= input.size() + 1; ++block) {
         PlainBlocks blocks(fd, false, "t.log", start, input.size() - start, block);
         std::string joined;
-        std::vector<char> buf;
+        BlockBuffer buf;
         for (size_t i = 0; i < blocks.count(); ++i) {
           absl::StatusOr<std::string_view> d = blocks.Read(i, buf);
           ASSERT_TRUE(d.ok()) << d.status();
@@ -346,7 +346,7 @@ TEST(ChunkerTest, PlainBlocksHoldEveryLineOnce) {
   EXPECT_EQ(*first, "{\"a\": 1}  ");
   // A file that ends before its size at open: an error naming it.
   PlainBlocks longer(fd, false, "shrunk.log", 0, text.size() + 100, 8);
-  std::vector<char> buf;
+  BlockBuffer buf;
   absl::StatusOr<std::string_view> last = longer.Read(longer.count() - 1, buf);
   ASSERT_FALSE(last.ok());
   EXPECT_NE(std::string(last.status().message()).find("shrunk.log: the file shrank"), std::string::npos);

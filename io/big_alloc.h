@@ -13,14 +13,14 @@
 //   2 MiB, returned to the kernel when freed.
 // A few whole free chunks are kept for reuse; the rest go back to the kernel,
 // so freeing everything (a spill) brings the process's memory back down.
-#ifndef LOGTALLY_ENGINE_BIG_ALLOC_H_
-#define LOGTALLY_ENGINE_BIG_ALLOC_H_
+#ifndef LOGTALLY_IO_BIG_ALLOC_H_
+#define LOGTALLY_IO_BIG_ALLOC_H_
 
 #include <cstddef>
 #include <new>
 #include <type_traits>
 
-namespace logtally::engine {
+namespace logtally::io {
 
 // Zeroed memory of at least `bytes` bytes; throws std::bad_alloc when the
 // kernel refuses. Thread-safe.
@@ -66,6 +66,6 @@ struct UninitBigAllocator {
   }
 };
 
-}  // namespace logtally::engine
+}  // namespace logtally::io
 
-#endif  // LOGTALLY_ENGINE_BIG_ALLOC_H_
+#endif  // LOGTALLY_IO_BIG_ALLOC_H_

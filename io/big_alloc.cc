@@ -1,4 +1,4 @@
-#include "engine/big_alloc.h"
+#include "io/big_alloc.h"
 
 #include <sys/mman.h>
 
@@ -9,7 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 
-namespace logtally::engine {
+namespace logtally::io {
 namespace {
 
 constexpr size_t kChunk = size_t{2} << 20;  // one huge page
@@ -203,4 +203,4 @@ BigAllocStats GetBigAllocStats() {
   return s;
 }
 
-}  // namespace logtally::engine
+}  // namespace logtally::io

@@ -1,4 +1,4 @@
-#include "engine/big_alloc.h"
+#include "io/big_alloc.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-namespace logtally::engine {
+namespace logtally::io {
 namespace {
 
 bool AllZero(const void* p, size_t n) {
@@ -125,4 +125,4 @@ TEST(BigAlloc, RowVectorStyleAllocator) {
 }
 
 }  // namespace
-}  // namespace logtally::engine
+}  // namespace logtally::io
