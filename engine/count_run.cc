@@ -597,7 +597,9 @@ void SortRows(RowVector& rows, size_t top, size_t ncol) {
 }
 
 absl::Status RunOptions::Validate() const {
-  if (chunk_size == 0) return absl::InvalidArgumentError("chunk size must be positive");
+  if (chunk_size == 0 || stream_chunk_size == 0) {
+    return absl::InvalidArgumentError("chunk size must be positive");
+  }
   return absl::OkStatus();
 }
 
@@ -715,7 +717,8 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
       if (spiller.failed) return;
       const io::InputSpec& spec = inputs[idx];
       absl::StatusOr<io::OpenedInput> opened =
-          io::OpenInput(spec, options.chunk_size, options.map_files, /*plain_blocks=*/true);
+          io::OpenInput(spec, options.chunk_size, options.map_files, /*plain_blocks=*/true,
+                        options.stream_chunk_size);
       if (!opened.ok()) {
         errors[idx] = opened.status();
         return;

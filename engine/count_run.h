@@ -31,7 +31,8 @@ struct RunOptions {
   // Input lines: text, JSON objects, or decided per input by its first
   // non-blank byte ('{' means JSON lines).
   enum class InputMode { kAuto, kText, kJson } input = InputMode::kAuto;
-  size_t chunk_size = io::kDefaultChunkSize;
+  size_t chunk_size = io::kDefaultChunkSize;               // plain files' blocks
+  size_t stream_chunk_size = io::kDefaultStreamChunkSize;  // decoded data, pipes
   bool map_files = false;  // map plain files instead of reading them (--mmap)
   size_t top = 0;      // 0: all groups
   // When set, raw bytes read so far (compressed bytes for archives) are added

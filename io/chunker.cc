@@ -152,7 +152,7 @@ absl::StatusOr<bool> StreamChunker::Next(Chunk& chunk) {
 // ---- OpenInput --------------------------------------------------------------
 
 absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size, bool map_plain,
-                                      bool plain_blocks) {
+                                      bool plain_blocks, size_t stream_chunk_size) {
   OpenedInput in;
   int fd = 0;
   bool owns = false;
@@ -232,7 +232,8 @@ absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size, 
   absl::StatusOr<std::unique_ptr<ByteStream>> dec =
       MakeDecoder(in.format, std::move(raw), spec.display);
   if (!dec.ok()) return dec.status();
-  in.chunker = std::make_unique<StreamChunker>(std::move(*dec), chunk_size);
+  in.chunker = std::make_unique<StreamChunker>(
+      std::move(*dec), stream_chunk_size > 0 ? stream_chunk_size : chunk_size);
   return in;
 }
 

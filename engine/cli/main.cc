@@ -314,7 +314,7 @@ void AddCommonOptions(CLI::App* cmd, CommonArgs& a, bool with_key, bool with_for
   cmd->add_flag("--mmap", a.mmap,
                 "Memory-map plain files instead of reading them into buffers (slower on the "
                 "machines measured; see the README)");
-  cmd->add_option("--chunk-size", a.chunk_kib, "Chunk size in KiB (default 1024; for testing)")
+  cmd->add_option("--chunk-size", a.chunk_kib, "Chunk size in KiB (default 1024 for plain files, 512 for streams; for testing)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->type_name("KIB");
   cmd->add_option("--input", a.input,
@@ -397,7 +397,7 @@ int Prepare(const CommonArgs& a, const std::string& cmd, const std::string& key,
   p.run.temp_dir = a.temp_dir;
   p.run.threads = a.threads;
   p.run.top = a.top;
-  if (a.chunk_kib > 0) p.run.chunk_size = a.chunk_kib * 1024;
+  if (a.chunk_kib > 0) p.run.chunk_size = p.run.stream_chunk_size = a.chunk_kib * 1024;
   p.run.map_files = a.mmap;
   std::vector<std::string> paths = a.paths;
   if (paths.empty()) paths.push_back("-");
