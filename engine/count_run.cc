@@ -321,31 +321,12 @@ class RunRowReader {
   Row row_;
 };
 
-// A buffer from BigAlloc (huge pages when large).
-struct ReadBuffer {
-  char* p = nullptr;
-  size_t n = 0;
-  ReadBuffer() = default;
-  explicit ReadBuffer(size_t bytes)
-      : n(std::max<size_t>(bytes, 1)) { p = static_cast<char*>(BigAlloc(n)); }
-  ReadBuffer(const ReadBuffer&) = delete;
-  ReadBuffer& operator=(ReadBuffer&& o) noexcept {
-    std::swap(p, o.p);
-    std::swap(n, o.n);
-    return *this;
-  }
-  ~ReadBuffer() { BigFree(p, n); }
-  // Room for `bytes`, keeping the memory when it is large enough.
-  void Ensure(size_t bytes) {
-    if (bytes > n || p == nullptr) *this = ReadBuffer(bytes);
-  }
-};
 
 // One thread's working memory for aggregating partitions, reused from one
 // partition to the next: in a VM, filling fresh pages costs several times
 // more than reusing touched ones, and the partitions come one after another.
 struct AggScratch {
-  ReadBuffer data;
+  io::BigBuffer data;
   HashTable table;
   Arena display;
   RowVector rows;
@@ -434,9 +415,9 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
   if (size * 2 > ex.share) return Repartition(std::move(file), depth, ex);
   AggScratch& sc = ex.scratch.local();
   sc.data.Ensure(static_cast<size_t>(size));
-  ReadBuffer& data = sc.data;
+  io::BigBuffer& data = sc.data;
   for (uint64_t at = 0; at < size;) {
-    absl::StatusOr<size_t> got = file->ReadAt(at, data.p + at, static_cast<size_t>(size - at));
+    absl::StatusOr<size_t> got = file->ReadAt(at, data.get() + at, static_cast<size_t>(size - at));
     if (!got.ok()) return ex.Fail(got.status());
     if (*got == 0) return ex.Fail(absl::DataLossError("temporary spill data ended early"));
     at += *got;
@@ -449,11 +430,11 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
   };
   auto next = [&](size_t& pos, Rec* r) -> bool {
     uint64_t len = 0;
-    size_t a = ParseVarint(data.p + pos, size - pos, &len);
+    size_t a = ParseVarint(data.get() + pos, size - pos, &len);
     if (a == 0 || len > size - pos - a) return false;
-    size_t b = ParseVarint(data.p + pos + a + len, size - pos - a - len, &r->count);
+    size_t b = ParseVarint(data.get() + pos + a + len, size - pos - a - len, &r->count);
     if (b == 0) return false;
-    r->key = data.p + pos + a;
+    r->key = data.get() + pos + a;
     r->len = len;
     pos += a + len + b;
     return true;

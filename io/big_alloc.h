@@ -66,6 +66,47 @@ struct UninitBigAllocator {
   }
 };
 
+// An owned block of BigAlloc memory (zeroed when allocated), move-only.
+class BigBuffer {
+ public:
+  BigBuffer() = default;
+  explicit BigBuffer(size_t bytes)
+      : p_(static_cast<char*>(BigAlloc(bytes < 1 ? 1 : bytes))), n_(bytes < 1 ? 1 : bytes) {}
+  BigBuffer(BigBuffer&& o) noexcept : p_(o.p_), n_(o.n_) {
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
+  BigBuffer& operator=(BigBuffer&& o) noexcept {
+    if (this != &o) {
+      reset();
+      p_ = o.p_;
+      n_ = o.n_;
+      o.p_ = nullptr;
+      o.n_ = 0;
+    }
+    return *this;
+  }
+  BigBuffer(const BigBuffer&) = delete;
+  BigBuffer& operator=(const BigBuffer&) = delete;
+  ~BigBuffer() { reset(); }
+  void reset() {
+    if (p_ != nullptr) BigFree(p_, n_);
+    p_ = nullptr;
+    n_ = 0;
+  }
+  char* get() const { return p_; }
+  size_t size() const { return n_; }
+  // Room for `bytes`: keeps the block when it is large enough (its bytes
+  // are then whatever was there), else a new zeroed one.
+  void Ensure(size_t bytes) {
+    if (p_ == nullptr || bytes > n_) *this = BigBuffer(bytes);
+  }
+
+ private:
+  char* p_ = nullptr;
+  size_t n_ = 0;
+};
+
 }  // namespace logtally::io
 
 #endif  // LOGTALLY_IO_BIG_ALLOC_H_

@@ -47,7 +47,7 @@ absl::StatusOr<bool> SliceChunker::Next(Chunk& chunk) {
 StreamChunker::StreamChunker(std::unique_ptr<ByteStream> stream, size_t chunk_size)
     : stream_(std::move(stream)), chunk_size_(std::max<size_t>(chunk_size, 1)) {}
 
-std::unique_ptr<char[]> StreamChunker::TakeBuffer(size_t capacity) {
+BigBuffer StreamChunker::TakeBuffer(size_t capacity) {
   if (capacity == chunk_size_) {
     std::lock_guard<std::mutex> lock(pool_mu_);
     if (!pool_.empty()) {
@@ -56,11 +56,11 @@ std::unique_ptr<char[]> StreamChunker::TakeBuffer(size_t capacity) {
       return buf;
     }
   }
-  return std::unique_ptr<char[]>(new char[capacity]);
+  return BigBuffer(capacity);
 }
 
 void StreamChunker::Recycle(Chunk& chunk) {
-  if (chunk.owned != nullptr && chunk.capacity == chunk_size_) {
+  if (chunk.owned.get() != nullptr && chunk.capacity == chunk_size_) {
     std::lock_guard<std::mutex> lock(pool_mu_);
     pool_.push_back(std::move(chunk.owned));
   }
@@ -80,7 +80,7 @@ absl::StatusOr<bool> StreamChunker::Next(Chunk& chunk) {
   // doubles while it holds no newline, so a line of any length fits.
   size_t capacity = std::max(chunk_size_, carry_.size() + 1);
   if (capacity != chunk_size_) capacity = std::max(capacity, carry_.size() * 2);
-  std::unique_ptr<char[]> buf = TakeBuffer(capacity);
+  BigBuffer buf = TakeBuffer(capacity);
   size_t used = carry_.size();
   std::memcpy(buf.get(), carry_.data(), used);
   carry_.clear();
@@ -91,7 +91,7 @@ absl::StatusOr<bool> StreamChunker::Next(Chunk& chunk) {
     if (used == capacity) {
       if (last_nl_end > 0) break;  // a full buffer with whole lines: hand it out
       size_t grown = capacity * 2;
-      std::unique_ptr<char[]> bigger(new char[grown]);
+      BigBuffer bigger(grown);
       std::memcpy(bigger.get(), buf.get(), used);
       if (capacity == chunk_size_) {
         std::lock_guard<std::mutex> lock(pool_mu_);
@@ -113,7 +113,7 @@ absl::StatusOr<bool> StreamChunker::Next(Chunk& chunk) {
     used += *got;
     // Find the last newline among the new bytes.
     for (size_t i = used; i > scanned; --i) {
-      if (buf[i - 1] == '\n') {
+      if (buf.get()[i - 1] == '\n') {
         last_nl_end = i;
         break;
       }

@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "io/byte_stream.h"
+#include "io/big_alloc.h"
 #include "io/decode.h"
 #include "io/mapped_file.h"
 #include "io/plain_blocks.h"
@@ -44,7 +45,10 @@ struct Chunk {
   std::string_view data;   // whole lines; valid until the chunk is recycled
   uint64_t offset = 0;     // offset of data[0] in the (decoded) input
   uint64_t index = 0;      // position of this chunk in the input
-  std::unique_ptr<char[]> owned;  // stream chunks: the buffer behind `data`
+  // Stream chunks: the buffer behind `data`. BigAlloc memory: the reading
+  // thread (the critical path for an archive) would otherwise fault in each
+  // pooled buffer 4 KiB at a time.
+  BigBuffer owned;
   size_t capacity = 0;
 };
 
@@ -97,7 +101,7 @@ class StreamChunker final : public Chunker {
   uint64_t dropped_bytes() const override { return dropped_; }
 
  private:
-  std::unique_ptr<char[]> TakeBuffer(size_t capacity);
+  BigBuffer TakeBuffer(size_t capacity);
 
   std::unique_ptr<ByteStream> stream_;
   size_t chunk_size_;
@@ -108,7 +112,7 @@ class StreamChunker final : public Chunker {
   bool eof_ = false;
   absl::Status pending_;      // an error to report after the last good chunk
   std::mutex pool_mu_;
-  std::vector<std::unique_ptr<char[]>> pool_;  // buffers of chunk_size_
+  std::vector<BigBuffer> pool_;  // buffers of chunk_size_
 };
 
 // One input as named on the command line.
