@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -285,8 +286,24 @@ void AddCommonOptions(CLI::App* cmd, CommonArgs& a, bool with_key, bool with_for
       ->allow_extra_args(false)
       ->type_name("COND");
   if (with_key) {
+    // Not CLI::PositiveNumber: its message for 0 printed the largest double.
+    const CLI::Validator at_least_one(
+        [](std::string& v) -> std::string {
+          if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) {
+            return "expects a whole number, got '" + v + "'";
+          }
+          uint64_t n = 0;
+          auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+          if (ec == std::errc::result_out_of_range) return "'" + v + "' is too large";
+          if (ec != std::errc() || end != v.data() + v.size()) {
+            return "expects a whole number, got '" + v + "'";
+          }
+          if (n == 0) return "must be at least 1";
+          return "";
+        },
+        "N>=1", "at_least_one");
     cmd->add_option("-n,--top", a.top, "Only the N most frequent groups")
-        ->check(CLI::PositiveNumber)
+        ->check(at_least_one)
         ->type_name("N");
   }
   if (with_format) {

@@ -88,6 +88,11 @@ def body(lt, samples, tmp):
         lines = err.decode(errors="replace").strip().splitlines()
         check(f"usage error {args}", rc == 2 and len(lines) == 1 and "--help" in lines[0] and out == b"",
               f"rc={rc} err={err!r}")
+    # A bad -n says what is wanted, in words.
+    for n, want in (("0", "--top: must be at least 1"), ("x1", "--top: expects a whole number"),
+                    ("18446744073709551616", "--top: '18446744073709551616' is too large")):
+        rc, out, err = run([lt, "count", "-k", "DPT", "-n", n, big])
+        check(f"-n {n} message", rc == 2 and want.encode() in err and len(err) < 200, err)
 
     # The main job and its summary.
     rc, out, err = run([lt, "count", "-k", "DST,DPT,PROTO", big])
