@@ -62,13 +62,24 @@ class Pool {
   void* Alloc(size_t bytes) {
     const int order = OrderFor(bytes);
     char* block;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
+    std::unique_ptr<Chunk> fresh;  // mapped and faulted in outside the lock
+    for (;;) {
+      std::unique_lock<std::mutex> lock(mu_);
       int k = order;
       while (k <= kChunkOrder && lists_[k] == nullptr) ++k;
+      if (k > kChunkOrder && fresh == nullptr) {
+        // The kernel's work for a new chunk (mapping it, then zeroing its
+        // huge page on the first touch) is most of a millisecond in a VM:
+        // done under the lock, it stalled every other thread's allocations
+        // and frees, and the tail of a run (rows, display text, freed
+        // tables) is made of those.
+        lock.unlock();
+        fresh = NewChunk();
+        continue;
+      }
       Chunk* c;
       if (k > kChunkOrder) {
-        c = NewChunk();
+        c = AddChunk(std::move(fresh));
         block = c->base;
         k = kChunkOrder;
       } else {
@@ -82,7 +93,9 @@ class Pool {
         Push(c, block + (kUnit << k), k);
       }
       ++live_;
+      break;
     }
+    if (fresh != nullptr) ReleaseUnused(std::move(fresh));  // another thread freed a block meanwhile
     std::memset(block, 0, kUnit << order);
     return block;
   }
@@ -124,14 +137,20 @@ class Pool {
   }
 
  private:
-  Chunk* NewChunk() {
+  // A mapped chunk, its huge page already faulted in; not yet in the pool.
+  static std::unique_ptr<Chunk> NewChunk() {
     auto owned = std::make_unique<Chunk>();
     owned->base = static_cast<char*>(MapAligned(kChunk));
+    owned->base[0] = 0;  // the first touch: the kernel zeroes the page now
     std::memset(owned->free_head, 0, sizeof(owned->free_head));
+    return owned;
+  }
+  Chunk* AddChunk(std::unique_ptr<Chunk> owned) {
     Chunk* c = owned.get();
     chunks_.emplace(reinterpret_cast<uintptr_t>(c->base), std::move(owned));
     return c;
   }
+  static void ReleaseUnused(std::unique_ptr<Chunk> owned) { ::munmap(owned->base, kChunk); }
 
   void ReleaseChunk(Chunk* c) {
     ::munmap(c->base, kChunk);
