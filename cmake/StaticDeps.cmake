@@ -7,9 +7,10 @@
 # objects and stay shared, and so does libstdc++, which TBB and simdjson load
 # anyway (two copies of the C++ runtime in one process would be a hazard).
 #
-# Called after find_package(absl) and find_package(Boost): rewrites the
-# imported abseil targets to their .a archives, and defines
-# logtally_static_compression (zstd + the Boost.Iostreams codecs).
+# Called after find_package(absl): rewrites the imported abseil targets to
+# their .a archives. The top-level CMakeLists.txt links zstd and the codecs
+# of the static Boost.Iostreams (bzip2, xz, zlib: libbz2-dev, liblzma-dev and
+# zlib1g-dev, which .ci/setup installs) by their archives.
 
 function(logtally_use_static_deps)
   get_property(imported DIRECTORY ${PROJECT_SOURCE_DIR} PROPERTY IMPORTED_TARGETS)

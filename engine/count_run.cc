@@ -279,7 +279,6 @@ uint64_t RunCountField(const Row& r) {
   return (r.count << 1) | (in_key ? 1 : 0);
 }
 
-
 class RunRowReader {
  public:
   // 256 KiB reads: a few dozen runs merge at once, so a few MiB in all.
@@ -320,7 +319,6 @@ class RunRowReader {
   std::string display_;
   Row row_;
 };
-
 
 // One thread's working memory for aggregating partitions, reused from one
 // partition to the next: in a VM, filling fresh pages costs several times

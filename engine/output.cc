@@ -4,6 +4,7 @@
 #include <emmintrin.h>
 #endif
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -244,7 +245,9 @@ absl::Status RowWriter::Add(const Row& r) {
   switch (opt_.format) {
     case OutputFormat::kText:
       if (opt_.percent) {
-        buf_.append(absl::StrFormat("%7d %6s%% ", r.count, Percent(r.count, opt_.counted)));
+        char t[64];  // a formatted string per row would be an allocation per row
+        const int n = absl::SNPrintF(t, sizeof t, "%7d %6s%% ", r.count, Percent(r.count, opt_.counted));
+        buf_.append(t, std::min(static_cast<size_t>(n), sizeof t - 1));
       } else {
         // "%7d ": right-aligned in 7 columns, by hand (this runs once per
         // output row, millions of times for a high-cardinality key).

@@ -102,7 +102,7 @@ class TempReader {
   uint64_t offset_ = 0;
 };
 
-// One record: key and count. Returns false at a clean end of input.
+// Varints (LEB128) in spill and run records.
 inline constexpr size_t kMaxVarint = 10;
 // Writes v's varint to out (room for kMaxVarint bytes); returns its length.
 size_t EncodeVarint(uint64_t v, char* out);

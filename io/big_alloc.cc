@@ -63,6 +63,7 @@ class Pool {
     const int order = OrderFor(bytes);
     char* block;
     std::unique_ptr<Chunk> fresh;  // mapped and faulted in outside the lock
+    bool zeroed = false;
     for (;;) {
       std::unique_lock<std::mutex> lock(mu_);
       int k = order;
@@ -79,6 +80,10 @@ class Pool {
       }
       Chunk* c;
       if (k > kChunkOrder) {
+        // A fresh chunk is zero from the kernel, and splitting it writes
+        // free-list nodes only into the halves given back, never into the
+        // block returned: it needs no memset.
+        zeroed = true;
         c = AddChunk(std::move(fresh));
         block = c->base;
         k = kChunkOrder;
@@ -96,7 +101,7 @@ class Pool {
       break;
     }
     if (fresh != nullptr) ReleaseUnused(std::move(fresh));  // another thread freed a block meanwhile
-    std::memset(block, 0, kUnit << order);
+    if (!zeroed) std::memset(block, 0, kUnit << order);
     return block;
   }
 

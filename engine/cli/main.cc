@@ -292,11 +292,10 @@ void AddCommonOptions(CLI::App* cmd, CommonArgs& a, bool with_key, bool with_for
           if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) {
             return "expects a whole number, got '" + v + "'";
           }
+          // Digits only: from_chars reads them all, or says they overflow.
           uint64_t n = 0;
-          auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-          if (ec == std::errc::result_out_of_range) return "'" + v + "' is too large";
-          if (ec != std::errc() || end != v.data() + v.size()) {
-            return "expects a whole number, got '" + v + "'";
+          if (std::from_chars(v.data(), v.data() + v.size(), n).ec != std::errc()) {
+            return "'" + v + "' is too large";
           }
           if (n == 0) return "must be at least 1";
           return "";
