@@ -36,10 +36,16 @@ constexpr size_t kPrefetchAhead = 1024;
 // display text built for sorting (about as large again as the tables).
 constexpr double kTableShare = 0.45;
 
-// Sub-partitions per re-partitioning pass of a spilled partition that is
-// still too large: 4 more hash bits per level.
-constexpr int kRepartitionBits = 4;
-constexpr size_t kRepartitionFanout = size_t{1} << kRepartitionBits;
+// A spilled partition too large for its share of the budget is split by the
+// next hash bits into as many files as its size asks for (a power of two, a
+// quarter more than the bare quotient, since hash bits split only about
+// evenly), at most this many per pass.
+constexpr int kMaxRepartitionBits = 8;
+// The final merge reads each sorted run through a buffer of its own, between
+// these sizes; with more runs than half the budget holds at the smallest,
+// groups of runs are merged into longer runs first.
+constexpr size_t kMinRunBuffer = size_t{16} << 10;
+constexpr size_t kMaxRunBuffer = size_t{256} << 10;
 
 struct Local {
   Local(const Query& q, const simd::Kernels& k) : eval(q, k) {}
@@ -80,6 +86,7 @@ struct Spiller {
         w.Varint(e.len);
         w.Ref(e.view());
         w.Varint(e.count);
+        w.EndRecord();
         if (w.full()) {
           if (absl::Status s = store.Append(p, w); !s.ok()) return Fail(std::move(s));
         }
@@ -281,8 +288,8 @@ uint64_t RunCountField(const Row& r) {
 
 class RunRowReader {
  public:
-  // 256 KiB reads: a few dozen runs merge at once, so a few MiB in all.
-  RunRowReader(const TempFile* f, size_t ncol) : reader_(f, size_t{256} << 10), vals_(ncol) {}
+  // `buffer` bytes per read: the merge divides its memory among the runs.
+  RunRowReader(const TempFile* f, size_t ncol, size_t buffer) : reader_(f, buffer), vals_(ncol) {}
   absl::StatusOr<bool> Next() {
     absl::StatusOr<size_t> avail = reader_.Fill(20);
     if (!avail.ok()) return avail.status();
@@ -336,6 +343,8 @@ struct ExternalState {
   size_t ncol;
   size_t top;
   uint64_t share;  // memory for one partition's aggregation
+  uint64_t merge_memory;  // the final merge's read buffers, all runs together
+  const PhaseTrace* trace = nullptr;
   std::mutex mu;
   absl::Status error;
   std::atomic<uint64_t> spilled{0};
@@ -354,20 +363,34 @@ struct ExternalState {
   }
 };
 
-void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex);
+void AggregateFile(std::unique_ptr<TempFile> file, int bits_used, ExternalState& ex);
 
+// What aggregating a spill file takes: the file's bytes, read whole, the
+// display text built from them (about as much again), and per record two
+// table slots (the table is at most half full) and a row.
+uint64_t AggregationNeed(const TempFile& f) {
+  return 2 * f.size() + f.records() * (2 * sizeof(Entry) + sizeof(Row));
+}
 
-// Splits `file` into kRepartitionFanout files by the next hash bits and
-// aggregates each.
-void Repartition(std::unique_ptr<TempFile> file, int depth, ExternalState& ex) {
-  const int shift = 64 - kPartitionBits - kRepartitionBits * (depth + 1);
-  if (shift < 0) {
+// Splits `file` by the hash bits after the `bits_used` already spent into as
+// many files as `need` (AggregationNeed) asks for, and aggregates each.
+void Repartition(std::unique_ptr<TempFile> file, int bits_used, uint64_t need, ExternalState& ex) {
+  int bits = 1;
+  while (bits < kMaxRepartitionBits && (uint64_t{1} << bits) * ex.share < need + need / 4) ++bits;
+  if (bits_used + bits > 64) {
     ex.Fail(absl::ResourceExhaustedError(
         "the memory budget is too small for the keys of one hash partition: give a larger --memory"));
     return;
   }
-  std::vector<std::unique_ptr<TempFile>> subs(kRepartitionFanout);
-  std::vector<std::string> bufs(kRepartitionFanout);
+  const int shift = 64 - bits_used - bits;
+  const size_t fanout = size_t{1} << bits;
+  // Each sub-file's pending bytes, written out at `flush_at`: the buffers
+  // together stay within half this partition's share.
+  const size_t flush_at = std::clamp<size_t>(static_cast<size_t>(ex.share / 2 / fanout), size_t{4} << 10,
+                                             size_t{64} << 10);
+  std::vector<std::unique_ptr<TempFile>> subs(fanout);
+  std::vector<std::string> bufs(fanout);
+  std::vector<uint64_t> recs(fanout, 0);
   SpillRecordReader reader(file.get());
   std::string_view key;
   uint64_t count = 0;
@@ -379,6 +402,8 @@ void Repartition(std::unique_ptr<TempFile> file, int depth, ExternalState& ex) {
       subs[i] = std::move(*f);
     }
     ex.spilled += bufs[i].size();
+    subs[i]->AddRecords(recs[i]);
+    recs[i] = 0;
     absl::Status s = subs[i]->Append(bufs[i]);
     bufs[i].clear();
     return s;
@@ -388,29 +413,33 @@ void Repartition(std::unique_ptr<TempFile> file, int depth, ExternalState& ex) {
     if (!more.ok()) return ex.Fail(more.status());
     if (!*more) break;
     uint64_t h = HashBytes(key.data(), key.size());
-    size_t i = (h >> shift) & (kRepartitionFanout - 1);
+    size_t i = (h >> shift) & (fanout - 1);
     AppendVarint(bufs[i], key.size());
     bufs[i].append(key);
     AppendVarint(bufs[i], count);
-    if (bufs[i].size() >= (size_t{1} << 16)) {
+    ++recs[i];
+    if (bufs[i].size() >= flush_at) {
       if (absl::Status s = flush(i); !s.ok()) return ex.Fail(s);
     }
   }
-  for (size_t i = 0; i < kRepartitionFanout; ++i) {
+  for (size_t i = 0; i < fanout; ++i) {
     if (absl::Status s = flush(i); !s.ok()) return ex.Fail(s);
   }
+  bufs = {};
   file.reset();  // split: its pages can hold the next files
-  for (size_t i = 0; i < kRepartitionFanout && !ex.failed(); ++i) {
-    if (subs[i] != nullptr) AggregateFile(std::move(subs[i]), depth + 1, ex);
+  for (size_t i = 0; i < fanout && !ex.failed(); ++i) {
+    if (subs[i] != nullptr) AggregateFile(std::move(subs[i]), bits_used + bits, ex);
   }
 }
 
-void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex) {
+void AggregateFile(std::unique_ptr<TempFile> file, int bits_used, ExternalState& ex) {
   // The file is read whole into one buffer and the table's keys point into
   // it: no key is copied. It must fit beside the table, the rows and their
-  // display text (about the keys' size again) in this partition's share.
+  // display text in this partition's share.
+  const uint64_t need = AggregationNeed(*file);
+  if (need > ex.share) return Repartition(std::move(file), bits_used, need, ex);
   const uint64_t size = file->size();
-  if (size * 2 > ex.share) return Repartition(std::move(file), depth, ex);
+  const uint64_t records = file->records();
   AggScratch& sc = ex.scratch.local();
   sc.data.Ensure(static_cast<size_t>(size));
   io::BigBuffer& data = sc.data;
@@ -420,7 +449,6 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
     if (*got == 0) return ex.Fail(absl::DataLossError("temporary spill data ended early"));
     at += *got;
   }
-  // One pass to count the records, so the table is sized once.
   struct Rec {
     const char* key;
     size_t len;
@@ -437,27 +465,27 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
     pos += a + len + b;
     return true;
   };
-  size_t records = 0;
-  Rec rec;
-  for (size_t pos = 0; pos < size; ++records) {
-    if (!next(pos, &rec)) return ex.Fail(absl::DataLossError("corrupt temporary spill data"));
-  }
-  const uint64_t need = 2 * size + records * (2 * sizeof(Entry) + sizeof(Row));
-  if (need > ex.share) return Repartition(std::move(file), depth, ex);
   HashTable& table = sc.table;
   table.Reuse(records);
   // Hash a batch of records and start loading their slots, then insert
   // them: the slots are random in a table larger than the cache.
   constexpr size_t kBatch = 16;
   Entry batch[kBatch];
+  Rec rec;
+  uint64_t seen = 0;
   for (size_t pos = 0; pos < size;) {
     size_t n = 0;
     for (; n < kBatch && pos < size; ++n) {
-      next(pos, &rec);
+      if (!next(pos, &rec)) return ex.Fail(absl::DataLossError("corrupt temporary spill data"));
       batch[n] = Entry{HashBytes(rec.key, rec.len), rec.count, rec.key, rec.len};
       table.Prefetch(batch[n].hash);
     }
+    seen += n;
+    if (seen > records) break;
     for (size_t i = 0; i < n; ++i) table.AddStable(batch[i]);
+  }
+  if (seen != records) {
+    return ex.Fail(absl::DataLossError("corrupt temporary spill data (record count)"));
   }
   // Aggregated: drop the file now, so the run written next can reuse its
   // pages (fresh page-cache pages cost several times more to fill in a VM,
@@ -480,6 +508,7 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
     w.Varint(RunCountField(r));
     w.Varint(r.key.size());
     w.Ref(r.key);
+    w.EndRecord();
     if (w.full()) {
       ex.spilled += w.bytes();
       if (absl::Status s = w.FlushTo(**run); !s.ok()) return ex.Fail(s);
@@ -491,22 +520,23 @@ void AggregateFile(std::unique_ptr<TempFile> file, int depth, ExternalState& ex)
   ex.runs.push_back(std::move(*run));
 }
 
-// Merges the sorted runs into the sink: a k-way merge by a tree of losers
-// (Knuth 5.4.1). Each row out costs one comparison per level of the tree, a
-// path from the winner's leaf to the root, where a binary heap's sift-down
-// makes two per level.
-absl::Status MergeRuns(ExternalState& ex, RowSink& sink) {
+// Merges sorted runs into the sink: a k-way merge by a tree of losers (Knuth
+// 5.4.1). Each row out costs one comparison per level of the tree, a path
+// from the winner's leaf to the root, where a binary heap's sift-down makes
+// two per level. Each run is read through `buffer` bytes.
+absl::Status MergeRunFiles(const std::vector<const TempFile*>& runs, size_t ncol, size_t buffer,
+                           RowSink& sink) {
   std::vector<std::unique_ptr<RunRowReader>> readers;
   std::vector<char> done;  // reader i is exhausted
-  for (const auto& f : ex.runs) {
-    readers.push_back(std::make_unique<RunRowReader>(f.get(), ex.ncol));
+  for (const TempFile* f : runs) {
+    readers.push_back(std::make_unique<RunRowReader>(f, ncol, buffer));
     absl::StatusOr<bool> more = readers.back()->Next();
     if (!more.ok()) return more.status();
     done.push_back(*more ? 0 : 1);
   }
   const size_t k = readers.size();
   if (k == 0) return absl::OkStatus();
-  RowLess less{ex.ncol};
+  RowLess less{ncol};
   // Does reader a's row come before reader b's? An exhausted reader comes last.
   auto before = [&](size_t a, size_t b) {
     if (done[a] != 0) return false;
@@ -537,6 +567,94 @@ absl::Status MergeRuns(ExternalState& ex, RowSink& sink) {
     tree[0] = w;
   }
   return absl::OkStatus();
+}
+
+// Passes on the first `left` rows (all of them when `left` is 0 at the
+// start: no limit) and drops the rest.
+class LimitSink : public RowSink {
+ public:
+  LimitSink(RowSink& inner, size_t top) : inner_(inner), left_(top), limited_(top > 0) {}
+  absl::Status Begin(const RunStats&) override { return absl::OkStatus(); }
+  absl::Status Add(const Row& r) override {
+    if (limited_) {
+      if (left_ == 0) return absl::OkStatus();
+      --left_;
+    }
+    return inner_.Add(r);
+  }
+
+ private:
+  RowSink& inner_;
+  size_t left_;
+  bool limited_;
+};
+
+// Writes merged rows as a sorted run again (RunCountField, key), for a merge
+// in several passes. The keys are copied: they lie in the readers' buffers,
+// which the next row may refill.
+class RunFileSink : public RowSink {
+ public:
+  RunFileSink(TempFile& out, std::atomic<uint64_t>& spilled) : out_(out), spilled_(spilled) {}
+  absl::Status Begin(const RunStats&) override { return absl::OkStatus(); }
+  absl::Status Add(const Row& r) override {
+    AppendVarint(buf_, RunCountField(r));
+    AppendVarint(buf_, r.key.size());
+    buf_.append(r.key);
+    ++records_;
+    return buf_.size() >= (size_t{1} << 20) ? Flush() : absl::OkStatus();
+  }
+  absl::Status Flush() {
+    spilled_ += buf_.size();
+    out_.AddRecords(records_);
+    records_ = 0;
+    absl::Status s = out_.Append(buf_);
+    buf_.clear();
+    return s;
+  }
+
+ private:
+  TempFile& out_;
+  std::atomic<uint64_t>& spilled_;
+  std::string buf_;
+  uint64_t records_ = 0;
+};
+
+// Merges ex.runs into the sink within ex.merge_memory: each run gets an
+// equal share of it for its reads, up to kMaxRunBuffer; with more runs than
+// fit at kMinRunBuffer each, groups of runs are first merged into longer
+// runs (GNU sort's multi-pass merge), as often as it takes. With -n, every
+// merged run and the output stop after the top N rows.
+absl::Status MergeRuns(ExternalState& ex, RowSink& sink) {
+  const size_t max_fanin = std::max<size_t>(2, static_cast<size_t>(ex.merge_memory / kMinRunBuffer));
+  while (ex.runs.size() > max_fanin) {
+    std::vector<std::unique_ptr<TempFile>> next;
+    // Groups as equal as max_fanin allows.
+    const size_t groups = (ex.runs.size() + max_fanin - 1) / max_fanin;
+    const size_t per = (ex.runs.size() + groups - 1) / groups;
+    const size_t buffer = std::clamp<size_t>(static_cast<size_t>(ex.merge_memory / per), kMinRunBuffer,
+                                             kMaxRunBuffer);
+    for (size_t at = 0; at < ex.runs.size(); at += per) {
+      std::vector<const TempFile*> group;
+      for (size_t i = at; i < std::min(ex.runs.size(), at + per); ++i) group.push_back(ex.runs[i].get());
+      absl::StatusOr<std::unique_ptr<TempFile>> out = TempFile::Create(ex.dir);
+      if (!out.ok()) return out.status();
+      RunFileSink file_sink(**out, ex.spilled);
+      LimitSink limited(file_sink, ex.top);
+      if (absl::Status s = MergeRunFiles(group, ex.ncol, buffer, limited); !s.ok()) return s;
+      if (absl::Status s = file_sink.Flush(); !s.ok()) return s;
+      // The group's runs are merged: free their pages for the next group.
+      for (size_t i = at; i < std::min(ex.runs.size(), at + per); ++i) ex.runs[i].reset();
+      next.push_back(std::move(*out));
+    }
+    ex.runs = std::move(next);
+    if (ex.trace != nullptr) ex.trace->Mark("runs merged into longer runs (a merge pass)");
+  }
+  std::vector<const TempFile*> runs;
+  for (const auto& f : ex.runs) runs.push_back(f.get());
+  const size_t buffer = std::clamp<size_t>(
+      static_cast<size_t>(ex.merge_memory / std::max<size_t>(1, runs.size())), kMinRunBuffer, kMaxRunBuffer);
+  LimitSink limited(sink, ex.top);
+  return MergeRunFiles(runs, ex.ncol, buffer, limited);
 }
 
 }  // namespace
@@ -920,11 +1038,13 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
   ex.ncol = ncol;
   ex.top = options.top;
   ex.share = budget / static_cast<uint64_t>(threads);
+  ex.merge_memory = budget / 2;
+  ex.trace = &trace;
   trace.Mark("spilled the rest");
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, kPartitions, size_t{1}, [&](size_t p) {
       std::unique_ptr<TempFile> f = spiller.store.Take(p);
-      if (f != nullptr && !ex.failed()) AggregateFile(std::move(f), 0, ex);
+      if (f != nullptr && !ex.failed()) AggregateFile(std::move(f), kPartitionBits, ex);
     });
   });
   trace.Mark("partitions aggregated into sorted runs");
@@ -938,23 +1058,13 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
     result.fatal = s;
     return finish();
   }
-  if (ex.top > 0) {
-    // Merge the per-partition top lists and stop after N rows.
-    struct Limited : RowSink {
-      RowSink& inner;
-      size_t left;
-      Limited(RowSink& s, size_t n) : inner(s), left(n) {}
-      absl::Status Begin(const RunStats&) override { return absl::OkStatus(); }
-      absl::Status Add(const Row& r) override {
-        if (left == 0) return absl::OkStatus();
-        --left;
-        return inner.Add(r);
-      }
-    } limited(sink, ex.top);
-    if (absl::Status s = MergeRuns(ex, limited); !s.ok()) result.fatal = s;
-    return finish();
-  }
+  // The aggregation's working memory is given back before the merge, which
+  // has the budget's other half for its read buffers.
+  ex.scratch.clear();
+  // With -n, the runs hold each partition's top N rows: the overall top N
+  // is among them, and the merge stops after N.
   if (absl::Status s = MergeRuns(ex, sink); !s.ok()) result.fatal = s;
+  st.spilled_bytes = spiller.store.bytes() + ex.spilled.load();  // with the merge's passes
   return finish();
 }
 

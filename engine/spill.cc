@@ -91,6 +91,7 @@ void GatherWriter::Ref(std::string_view s) {
 }
 
 absl::Status GatherWriter::FlushTo(TempFile& f) {
+  f.AddRecords(records_);
   absl::Status s = f.AppendV(iov_.get(), static_cast<int>(n_));
   Clear();
   return s;
@@ -173,17 +174,6 @@ absl::StatusOr<bool> SpillRecordReader::Next(std::string_view* key, uint64_t* co
 
 SpillStore::SpillStore(std::string dir, size_t partitions)
     : dir_(std::move(dir)), files_(partitions), mus_(new std::mutex[partitions]) {}
-
-absl::Status SpillStore::Append(size_t partition, std::string_view records) {
-  std::lock_guard<std::mutex> lock(mus_[partition]);
-  if (files_[partition] == nullptr) {
-    absl::StatusOr<std::unique_ptr<TempFile>> f = TempFile::Create(dir_);
-    if (!f.ok()) return f.status();
-    files_[partition] = std::move(*f);
-  }
-  written_ += records.size();
-  return files_[partition]->Append(records);
-}
 
 absl::Status SpillStore::Append(size_t partition, GatherWriter& w) {
   std::lock_guard<std::mutex> lock(mus_[partition]);

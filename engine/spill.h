@@ -38,6 +38,10 @@ class TempFile {
   // `iov` is used up.
   absl::Status AppendV(struct iovec* iov, int count);
   uint64_t size() const { return size_; }
+  // Records written, as counted by the writers (AddRecords): what the reader
+  // sizes its table by before reading a byte.
+  uint64_t records() const { return records_; }
+  void AddRecords(uint64_t n) { records_ += n; }
   // Reads up to n bytes at `offset`; returns bytes read (0 at the end).
   absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const;
 
@@ -46,6 +50,7 @@ class TempFile {
   int fd_;
   std::string dir_;
   uint64_t size_ = 0;
+  uint64_t records_ = 0;
 };
 
 // Records gathered for one write: small pieces (varints, short keys) are
@@ -61,6 +66,8 @@ class GatherWriter {
   void Copy(const char* p, size_t n);
   void Varint(uint64_t v);
   void Ref(std::string_view s);
+  // Ends a record: FlushTo adds the records ended to the file's count.
+  void EndRecord() { ++records_; }
   // True when the next record might not fit, or enough bytes are gathered
   // for one write.
   bool full() const {
@@ -70,7 +77,7 @@ class GatherWriter {
   size_t bytes() const { return bytes_; }
   // Writes everything gathered (and forgets it, also on an error).
   absl::Status FlushTo(TempFile& f);
-  void Clear() { n_ = used_ = bytes_ = 0; }
+  void Clear() { n_ = used_ = bytes_ = records_ = 0; }
 
  private:
   static constexpr size_t kMaxIov = 1024;        // IOV_MAX on Linux
@@ -80,7 +87,7 @@ class GatherWriter {
   static constexpr size_t kFlushBytes = size_t{1} << 20;
   std::unique_ptr<char[]> scratch_;
   std::unique_ptr<struct iovec[]> iov_;
-  size_t n_ = 0, used_ = 0, bytes_ = 0;
+  size_t n_ = 0, used_ = 0, bytes_ = 0, records_ = 0;
 };
 
 // Sequential buffered reader over a TempFile.
@@ -135,7 +142,6 @@ class SpillRecordReader {
 class SpillStore {
  public:
   SpillStore(std::string dir, size_t partitions);
-  absl::Status Append(size_t partition, std::string_view records);
   // Writes what `w` gathered to partition `partition`'s file.
   absl::Status Append(size_t partition, GatherWriter& w);
   const TempFile* file(size_t p) const { return files_[p].get(); }
