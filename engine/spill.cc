@@ -63,6 +63,18 @@ absl::Status TempFile::AppendV(struct iovec* iov, int count) {
   return absl::OkStatus();
 }
 
+void TempFile::Discard(uint64_t offset) const {
+  constexpr uint64_t kStep = uint64_t{1} << 20;
+  const uint64_t upto = offset & ~(kStep - 1);
+  if (upto <= discarded_ + kStep) return;  // a MiB or two at a time is not worth a call
+  if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(discarded_),
+                  static_cast<off_t>(upto - discarded_)) == 0) {
+    discarded_ = upto;
+  } else {
+    discarded_ = ~uint64_t{0} - kStep;  // not supported here: stop trying
+  }
+}
+
 GatherWriter::GatherWriter()
     : scratch_(new char[kScratch]), iov_(new struct iovec[kMaxIov]) {}
 
@@ -113,6 +125,7 @@ absl::StatusOr<size_t> TempReader::Fill(size_t n) {
   std::memmove(buf_.data(), buf_.data() + pos_, len_ - pos_);
   len_ -= pos_;
   pos_ = 0;
+  file_->Discard(offset_ - len_);  // everything before the unread tail is used
   if (buf_.size() < n) buf_.resize(n);
   while (len_ < n && offset_ < file_->size()) {
     absl::StatusOr<size_t> got = file_->ReadAt(offset_, buf_.data() + len_, buf_.size() - len_);

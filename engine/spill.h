@@ -44,6 +44,11 @@ class TempFile {
   void AddRecords(uint64_t n) { records_ += n; }
   // Reads up to n bytes at `offset`; returns bytes read (0 at the end).
   absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const;
+  // The bytes before `offset` will not be read again: their pages are freed
+  // (a hole is punched, in whole MiB), dirty or not, so that temporary data
+  // already used is neither kept nor written back to the disk. Best effort:
+  // a file system without holes keeps them until the file is closed.
+  void Discard(uint64_t offset) const;
 
  private:
   TempFile(int fd, std::string dir) : fd_(fd), dir_(std::move(dir)) {}
@@ -51,6 +56,7 @@ class TempFile {
   std::string dir_;
   uint64_t size_ = 0;
   uint64_t records_ = 0;
+  mutable uint64_t discarded_ = 0;
 };
 
 // Records gathered for one write: small pieces (varints, short keys) are

@@ -17,7 +17,7 @@ std::string TempDir() {
 
 // Records gathered with GatherWriter (short keys copied, long ones written
 // from where they lie, flushed whenever it says it is full) read back as the
-// same records, in order, through SpillRecordReader.
+// same records, in order, through SpillRecordReader; the file counts them.
 TEST(GatherWriterTest, RecordsReadBackExactly) {
   std::mt19937_64 rng(5);
   std::vector<std::string> keys;
@@ -37,6 +37,7 @@ TEST(GatherWriterTest, RecordsReadBackExactly) {
     w.Varint(keys[i].size());
     w.Ref(keys[i]);
     w.Varint(counts[i]);
+    w.EndRecord();
     if (w.full()) {
       expect_bytes += w.bytes();
       ASSERT_TRUE(w.FlushTo(**f).ok());
@@ -46,6 +47,10 @@ TEST(GatherWriterTest, RecordsReadBackExactly) {
   expect_bytes += w.bytes();
   ASSERT_TRUE(w.FlushTo(**f).ok());
   EXPECT_EQ((*f)->size(), expect_bytes);
+  EXPECT_EQ((*f)->records(), keys.size());
+  // About 6 MB through a 1 MiB buffer: the reader punches out what it has
+  // used as it goes (TempFile::Discard), which must not touch what is ahead.
+  ASSERT_GT((*f)->size(), uint64_t{4} << 20);
   SpillRecordReader r(f->get());
   std::string_view key;
   uint64_t count = 0;
