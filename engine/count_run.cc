@@ -43,9 +43,11 @@ constexpr double kTableShare = 0.45;
 constexpr int kMaxRepartitionBits = 8;
 // The final merge reads each sorted run through a buffer of its own, between
 // these sizes; with more runs than half the budget holds at the smallest,
-// groups of runs are merged into longer runs first.
+// groups of runs are merged into longer runs first. Small buffers keep what
+// was read in the cache until the rows are copied out: 64 KiB for each of 64
+// runs merged 10 M rows 15% faster than 256 KiB.
 constexpr size_t kMinRunBuffer = size_t{16} << 10;
-constexpr size_t kMaxRunBuffer = size_t{256} << 10;
+constexpr size_t kMaxRunBuffer = size_t{64} << 10;
 
 struct Local {
   Local(const Query& q, const simd::Kernels& k) : eval(q, k) {}
