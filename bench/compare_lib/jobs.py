@@ -299,6 +299,13 @@ def build_rows(ctx, jobs):
                         "%s count -q -k line %s" % (lt, q(spill)),
                         spill, "uniqc_digest", "line", logtally=True, ratio_to="spill",
                         nbytes=sbytes, check="spill"))
+        # What writing a result that large costs by itself: the log is about the
+        # result's size (each line once, behind its count), written the same way.
+        rows.append(Row(7, "floor: cat FILE (as many bytes written to the output file)",
+                        "cat %s" % q(spill), spill, ratio_to="spill", nbytes=sbytes,
+                        note="no counting at all: the result's bytes (the log's, plus 8 per "
+                             "line for the count) written where every job-7 row writes its "
+                             "result, a file on the same disk"))
         rows.append(Row(7, "%s | sort %s | uniq -c | sort -rn (LC_ALL=C)" % (awk, sort_opts),
                         "export LC_ALL=C; awk %s %s | sort %s | uniq -c | sort %s -rn"
                         % (awk_program(k3l, False), q(spill), sort_opts, sort_opts),
