@@ -16,17 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-PASSED = 0
-FAILED = 0
-
-
-def check(name, cond, detail=""):
-    global PASSED, FAILED
-    if cond:
-        PASSED += 1
-    else:
-        FAILED += 1
-        print(f"FAIL {name}: {detail}"[:2000])
+from checks import check, summary
 
 
 def run(args, stdin=None, env=None, input_bytes=None):
@@ -58,8 +48,7 @@ def main():
         body(lt, samples, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    return summary()
 
 
 def body(lt, samples, tmp):

@@ -12,16 +12,7 @@ import subprocess
 import sys
 import tempfile
 
-PASSED = FAILED = 0
-
-
-def check(name, cond, detail=""):
-    global PASSED, FAILED
-    if cond:
-        PASSED += 1
-    else:
-        FAILED += 1
-        print(f"FAIL {name}: {detail}"[:2000])
+from checks import check, summary
 
 
 def run(args, **kw):
@@ -111,8 +102,7 @@ def main():
               sorted(out.splitlines()) == sorted([b"     50 404", b"     50 500"]), out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -16,16 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-PASSED = FAILED = 0
-
-
-def check(name, cond, detail=""):
-    global PASSED, FAILED
-    if cond:
-        PASSED += 1
-    else:
-        FAILED += 1
-        print(f"FAIL {name}: {detail}"[:3000])
+from checks import check, summary
 
 
 def run(args, **kw):
@@ -76,8 +67,7 @@ def main():
         body(lt, ref, inputs, gen, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{PASSED} passed, {FAILED} failed")
-    return 1 if FAILED else 0
+    return summary()
 
 
 def body(lt, ref, inputs, gen, tmp):
