@@ -627,25 +627,29 @@ class RunFileSink : public RowSink {
 // runs (GNU sort's multi-pass merge), as often as it takes. With -n, every
 // merged run and the output stop after the top N rows.
 absl::Status MergeRuns(ExternalState& ex, RowSink& sink) {
+  // Each of n runs merged at once reads through an equal share of the memory.
+  auto buffer_for = [&](size_t n) {
+    return std::clamp<size_t>(static_cast<size_t>(ex.merge_memory / std::max<size_t>(1, n)), kMinRunBuffer,
+                              kMaxRunBuffer);
+  };
   const size_t max_fanin = std::max<size_t>(2, static_cast<size_t>(ex.merge_memory / kMinRunBuffer));
   while (ex.runs.size() > max_fanin) {
     std::vector<std::unique_ptr<TempFile>> next;
     // Groups as equal as max_fanin allows.
     const size_t groups = (ex.runs.size() + max_fanin - 1) / max_fanin;
     const size_t per = (ex.runs.size() + groups - 1) / groups;
-    const size_t buffer = std::clamp<size_t>(static_cast<size_t>(ex.merge_memory / per), kMinRunBuffer,
-                                             kMaxRunBuffer);
     for (size_t at = 0; at < ex.runs.size(); at += per) {
+      const size_t end = std::min(ex.runs.size(), at + per);
       std::vector<const TempFile*> group;
-      for (size_t i = at; i < std::min(ex.runs.size(), at + per); ++i) group.push_back(ex.runs[i].get());
+      for (size_t i = at; i < end; ++i) group.push_back(ex.runs[i].get());
       absl::StatusOr<std::unique_ptr<TempFile>> out = TempFile::Create(ex.dir);
       if (!out.ok()) return out.status();
       RunFileSink file_sink(**out, ex.spilled);
       LimitSink limited(file_sink, ex.top);
-      if (absl::Status s = MergeRunFiles(group, ex.ncol, buffer, limited); !s.ok()) return s;
+      if (absl::Status s = MergeRunFiles(group, ex.ncol, buffer_for(per), limited); !s.ok()) return s;
       if (absl::Status s = file_sink.Flush(); !s.ok()) return s;
       // The group's runs are merged: free their pages for the next group.
-      for (size_t i = at; i < std::min(ex.runs.size(), at + per); ++i) ex.runs[i].reset();
+      for (size_t i = at; i < end; ++i) ex.runs[i].reset();
       next.push_back(std::move(*out));
     }
     ex.runs = std::move(next);
@@ -653,10 +657,8 @@ absl::Status MergeRuns(ExternalState& ex, RowSink& sink) {
   }
   std::vector<const TempFile*> runs;
   for (const auto& f : ex.runs) runs.push_back(f.get());
-  const size_t buffer = std::clamp<size_t>(
-      static_cast<size_t>(ex.merge_memory / std::max<size_t>(1, runs.size())), kMinRunBuffer, kMaxRunBuffer);
   LimitSink limited(sink, ex.top);
-  return MergeRunFiles(runs, ex.ncol, buffer, limited);
+  return MergeRunFiles(runs, ex.ncol, buffer_for(runs.size()), limited);
 }
 
 }  // namespace
