@@ -15,9 +15,8 @@ namespace {
 // Longest chain name iptables takes: XT_EXTENSION_MAXNAMELEN (29) less the NUL.
 constexpr size_t kMaxChainLen = 28;
 // Longest address text worth parsing: a full IPv6 address with an embedded
-// IPv4 part and a prefix, `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128`,
-// is 49 bytes.
-constexpr size_t kMaxAddrText = 49;
+// IPv4 part, `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`, is 45 bytes.
+constexpr size_t kMaxAddrText = 45;
 // How much of a refused value is shown.
 constexpr size_t kShownBytes = 64;
 // Heredoc delimiter of the iptables shell script. No line of a restore text
@@ -93,59 +92,37 @@ std::string Shown(std::string_view v) {
 
 // ---- addresses ----------------------------------------------------------------
 
-struct Address {
-  IpAddr ip;
-  int prefix_len;  // the family's width for a single address
-};
-
-// `ADDR` or `ADDR/LEN`, host bits cleared; nullopt with `*why` set when not.
-std::optional<Address> ParseAddress(std::string_view v, std::string* why) {
+// A logged SRC or DST is one address, and the rule blocks exactly that
+// address. Anything else is refused: a network prefix (`SRC=0.0.0.0/1` in a
+// line forged with `logger` would otherwise block half the Internet), a zone
+// id (`fe80::1%eth0`), or leading zeros that some parsers read as octal.
+std::optional<IpAddr> ParseLoggedAddress(std::string_view v, std::string* why) {
   if (v.size() > kMaxAddrText) {
     *why = "is not an IPv4 or IPv6 address (too long)";
     return std::nullopt;
   }
+  IpAddr ip;
+  if (ParseIp(v, &ip)) return ip;  // strict: no leading zeros, no zone id
   size_t slash = v.find('/');
-  std::string_view addr = v.substr(0, slash);
-  Address a;
-  bool ok = addr.find(':') != std::string_view::npos ? ParseIpv6(addr, &a.ip)
-                                                     : ParseIpv4(addr, &a.ip);  // strict: no leading zeros
-  if (!ok) {
-    *why = "is not an IPv4 or IPv6 address";
-    return std::nullopt;
-  }
-  const int width = a.ip.v6 ? 128 : 32;
-  a.prefix_len = width;
-  if (slash != std::string_view::npos) {
-    a.prefix_len = ParseNumber(v.substr(slash + 1), 3, width);
-    if (a.prefix_len < 0) {
-      *why = absl::StrCat("has a bad prefix length (expected 0 to ", width, ")");
-      return std::nullopt;
-    }
-    if (a.prefix_len == 0) {
-      *why = "is a /0 prefix, which matches every address";
-      return std::nullopt;
-    }
-    for (int bit = a.prefix_len; bit < width; ++bit) {
-      a.ip.bytes[bit / 8] &= static_cast<uint8_t>(~(0x80 >> (bit % 8)));
-    }
-  }
-  return a;
+  *why = slash != std::string_view::npos && ParseIp(v.substr(0, slash), &ip)
+             ? "is a network, not one address (a logged address never has a prefix)"
+             : "is not an IPv4 or IPv6 address";
+  return std::nullopt;
 }
 
 // The address as the rule prints it. iptables gets an explicit /32 or /128
 // for a single address, the form iptables-save prints.
-std::string FormatAddress(const Address& a, bool explicit_host_len) {
+std::string FormatAddress(const IpAddr& ip, bool explicit_host_len) {
   std::string out;
-  AppendIp(out, a.ip);
-  const int width = a.ip.v6 ? 128 : 32;
-  if (a.prefix_len != width || explicit_host_len) absl::StrAppend(&out, "/", a.prefix_len);
+  AppendIp(out, ip);
+  if (explicit_host_len) absl::StrAppend(&out, ip.v6 ? "/128" : "/32");
   return out;
 }
 
 // ---- rows -----------------------------------------------------------------------
 
 struct Rule {
-  std::optional<Address> src, dst;
+  std::optional<IpAddr> src, dst;
   const Protocol* proto = nullptr;  // a known protocol, or
   int proto_number = -1;            // a bare number (when proto is null)
   int sport = -1, dport = -1;
@@ -173,10 +150,10 @@ std::string CheckRow(const int* col_of, const RuleRow& row, RuleTarget target, R
     if (!selected(c)) continue;
     if (value(c).empty()) return absl::StrCat(AV(name(c)), " is missing");
     std::string why;
-    std::optional<Address> a = ParseAddress(value(c), &why);
+    std::optional<IpAddr> a = ParseLoggedAddress(value(c), &why);
     if (!a) return absl::StrCat(AV(name(c)), " ", why);
     (c == kSrc ? rule->src : rule->dst) = a;
-    if (!Narrow(&rule->family, a->ip.v6 ? Family::kV6 : Family::kV4)) {
+    if (!Narrow(&rule->family, a->v6 ? Family::kV6 : Family::kV4)) {
       return "SRC and DST are of different address families";
     }
   }
@@ -285,9 +262,9 @@ std::string ShellScript(std::string_view what, const RuleScripts& s, bool revert
 std::string NftRule(std::string_view chain, const Rule& r, RuleAction action) {
   std::string line = absl::StrCat("add rule ", AV(kNftTable), " ", AV(chain));
   if (r.src)
-    absl::StrAppend(&line, r.src->ip.v6 ? " ip6" : " ip", " saddr ", FormatAddress(*r.src, false));
+    absl::StrAppend(&line, r.src->v6 ? " ip6" : " ip", " saddr ", FormatAddress(*r.src, false));
   if (r.dst)
-    absl::StrAppend(&line, r.dst->ip.v6 ? " ip6" : " ip", " daddr ", FormatAddress(*r.dst, false));
+    absl::StrAppend(&line, r.dst->v6 ? " ip6" : " ip", " daddr ", FormatAddress(*r.dst, false));
   if (r.sport >= 0 || r.dport >= 0) {
     // `tcp dport 22` also matches the protocol.
     if (r.sport >= 0) absl::StrAppend(&line, " ", AV(r.proto->name), " sport ", r.sport);

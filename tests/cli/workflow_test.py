@@ -202,7 +202,9 @@ def body(lt, ref, inputs, gen, tmp):
     # rules: hostile values are refused, never emitted; good ones parse.
     hostile = os.path.join(tmp, "hostile.log")
     evil = ['1.2.3.4;reboot', '$(reboot)', '`id`', "1.2.3.4'", '"1.2.3.4"', '999.1.1.1', '1.2.3.4\\n',
-            'a' * 300, '010.1.1.1', '1.2.3.4|sh']
+            'a' * 300, '010.1.1.1', '1.2.3.4|sh',
+            # forged networks: a logged address is one address, never a prefix
+            '0.0.0.0/1', '128.0.0.0/1', '::/1', '1.2.3.4/8', 'fe80::1%eth0']
     with open(hostile, "w") as f:
         for e in evil:
             f.write(f"IN=eth0 OUT= SRC={e} DST=10.0.0.1 PROTO=TCP SPT=1 DPT=22\n")
@@ -218,6 +220,10 @@ def body(lt, ref, inputs, gen, tmp):
         check(f"rules {target}: exit 0 with refusals listed", rc == 0 and err.count(b"refused") >= len(evil), err)
         for e in evil + ["99999", "T;CP"]:
             check(f"rules {target}: {e[:20]!r} never emitted", e not in text and e not in rev, e)
+        for net in ("0.0.0.0/1", "128.0.0.0/1", "::/1", "1.0.0.0/8", "/1 "):
+            check(f"rules {target}: no rule for the network {net!r}", net not in text, text)
+        check(f"rules {target}: forged networks refused with the reason",
+              err.count(b"is a network, not one address") == 4, err)
         check(f"rules {target}: the good row is there", "5.6.7.10" in text, text)
         if target == "iptables":
             check("rules iptables: revert deletes the good row", "-D INPUT -s 5.6.7.10/32" in rev, rev)

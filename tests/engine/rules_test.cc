@@ -142,8 +142,6 @@ TEST(IptablesRulesTest, Matchers) {
   // A number that is a known protocol becomes it, ports and all.
   EXPECT_EQ(V4Line({"PROTO", "DPT"}, {"6", "22"}),
             "-A INPUT -p tcp -m tcp --dport 22 -m comment --comment \"logtally: 1 hit\" -j DROP");
-  EXPECT_EQ(V4Line({"DST"}, {"10.1.2.3/24"}),
-            "-A INPUT -d 10.1.2.0/24 -m comment --comment \"logtally: 1 hit\" -j DROP");
   EXPECT_EQ(V4Line({"DPT", "PROTO"}, {"0", "TCP"}),
             "-A INPUT -p tcp -m tcp --dport 0 -m comment --comment \"logtally: 1 hit\" -j DROP");
   EXPECT_EQ(V4Line({"DPT", "PROTO"}, {"00022", "TCP"}),
@@ -234,14 +232,12 @@ TEST(NftRulesTest, Matchers) {
   EXPECT_EQ(
       NftLine({"PROTO", "DPT"}, {"ICMPv6", ""}),
       "add rule inet logtally input meta l4proto 58 counter drop comment \"logtally: 1 hit\"");
-  EXPECT_EQ(NftLine({"SRC", "PROTO"}, {"10.9.8.7/16", "icmp"}),
-            "add rule inet logtally input ip saddr 10.9.0.0/16 meta l4proto 1 counter drop "
+  EXPECT_EQ(NftLine({"SRC", "PROTO"}, {"10.9.8.7", "icmp"}),
+            "add rule inet logtally input ip saddr 10.9.8.7 meta l4proto 1 counter drop "
             "comment \"logtally: 1 hit\"");
   EXPECT_EQ(NftLine({"PROTO"}, {"TCP"}),
             "add rule inet logtally input meta l4proto 6 counter drop comment \"logtally: 1 hit\"");
-  EXPECT_EQ(NftLine({"SRC"}, {"1.2.3.4/32"}),
-            "add rule inet logtally input ip saddr 1.2.3.4 counter drop comment \"logtally: 1 "
-            "hit\"");
+
   RuleScripts s = Build({"SRC"}, {Row({"1.2.3.4"})}, Nft("output"));
   EXPECT_NE(s.apply.find("add chain inet logtally output { type filter hook output priority 0;"),
             std::string::npos);
@@ -272,11 +268,23 @@ TEST(RulesAddressTest, Normalised) {
   EXPECT_EQ(NormalSrc("0:0:0:0:0:ffff:0102:0304"), "::ffff:1.2.3.4");
   EXPECT_EQ(NormalSrc("::ffff:1.2.3.4"), "::ffff:1.2.3.4");
   EXPECT_EQ(NormalSrc("64:ff9b::1.2.3.4"), "64:ff9b::102:304");
-  EXPECT_EQ(NormalSrc("10.1.2.3/8"), "10.0.0.0/8");
-  EXPECT_EQ(NormalSrc("10.1.2.3/31"), "10.1.2.2/31");
-  EXPECT_EQ(NormalSrc("2001:db8::ff/120"), "2001:db8::/120");
-  EXPECT_EQ(NormalSrc("2001:db8:1:2:3:4:5:6/33"), "2001:db8::/33");
-  EXPECT_EQ(NormalSrc("2001:db8::1/128"), "2001:db8::1");
+}
+
+// A logged address is one address: a prefix inside it, which anyone who can
+// write to syslog can forge, never widens a rule.
+TEST(RulesAddressTest, NetworksRefused) {
+  for (const char* forged : {"0.0.0.0/1", "128.0.0.0/1", "::/1", "1.2.3.4/8", "10.1.2.3/31",
+                             "1.2.3.4/32", "2001:db8::1/128", "8000::/1"}) {
+    for (RuleTarget t : {RuleTarget::kIptables, RuleTarget::kNftables}) {
+      RuleOptions o;
+      o.target = t;
+      RuleScripts s = Build({"SRC"}, {Row({forged})}, o);
+      EXPECT_EQ(s.rules, 0u) << forged;
+      ASSERT_EQ(s.refused.size(), 1u) << forged;
+      EXPECT_NE(s.refused[0].find("is a network, not one address"), std::string::npos) << s.refused[0];
+      EXPECT_EQ(s.apply.find(forged), std::string::npos) << forged;
+    }
+  }
 }
 
 TEST(RulesAddressTest, Refused) {
