@@ -184,6 +184,23 @@ void HashTable::AddStable(const Entry& in) {
   e->count += in.count;
 }
 
+HashTable MergePartition(const std::vector<PartitionedTable*>& tables, size_t p) {
+  PartitionedTable* largest = nullptr;
+  for (PartitionedTable* t : tables) {
+    if (largest == nullptr || t->partition(p).size() > largest->partition(p).size()) largest = t;
+  }
+  if (largest == nullptr) return HashTable();
+  HashTable merged = std::move(largest->partition(p));
+  for (PartitionedTable* t : tables) {
+    if (t == largest) continue;
+    for (const Entry& e : t->partition(p).slots()) {
+      if (e.key != nullptr) merged.AddStable(e);
+    }
+    t->partition(p).Clear();
+  }
+  return merged;
+}
+
 uint64_t KeyBatch::Push(std::string_view key) {
   if (buf_.size() < used_ + key.size()) buf_.resize(std::max(buf_.size() * 2, used_ + key.size() + 1024));
   if (!key.empty()) std::memcpy(buf_.data() + used_, key.data(), key.size());

@@ -1,6 +1,7 @@
 // Counting groups: thread-local hash tables split into partitions by the key
 // hash's high bits (DuckDB's radix-partitioned aggregation), and the merge of
-// one partition across threads.
+// one partition across threads (MergePartition). No threads are started here:
+// the callers run one partition per task.
 //
 // One 64-bit hash does three jobs: its top kPartitionBits bits pick the
 // partition, its low bits pick the slot, and the whole value is stored as a
@@ -28,9 +29,10 @@ using io::BigAlloc;
 using io::BigFree;
 
 // Tuning constants, each with its reason.
-// 64 partitions: enough to keep both cores busy in the merge with room for
-// skew, few enough that a partition's table of a low-cardinality key stays
-// tiny and a per-partition spill file (later) is not too small.
+// 64 partitions: enough tasks to keep every core busy in the combine step,
+// with room for skew; few enough that a partition's table of a
+// low-cardinality key stays tiny and a per-partition spill file is not too
+// small.
 inline constexpr int kPartitionBits = 6;
 inline constexpr size_t kPartitions = size_t{1} << kPartitionBits;
 // A new partition starts with 16 slots (512 bytes); most keys of a
@@ -197,6 +199,13 @@ class PartitionedTable {
   HashTable parts_[kPartitions];
   Arena arena_;
 };
+
+// The combine step for one partition: merges partition `p` of every table
+// into one. The largest is taken over whole and the others are folded into
+// it (with one thread, nothing is rehashed); key bytes stay where they are,
+// in the tables' arenas, which must outlive the result. Leaves partition `p`
+// of every table empty. Partitions are independent: one task each.
+HashTable MergePartition(const std::vector<PartitionedTable*>& tables, size_t p);
 
 }  // namespace logtally::engine
 

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/key.h"
 #include "engine/port_names.h"
 #include "io/absl_compat.h"
 
@@ -420,49 +421,12 @@ LineEvaluator::Outcome LineEvaluator::Finish(const char* line, size_t n, bool re
   }
   // Encode the key in one go: size it, then copy (no per-byte push_back).
   size_t total = 0;
-  for (size_t s : q_.key()) total += values_[s].size() + 10;  // 10: the longest varint
+  for (size_t s : q_.key()) total += MaxKeyValueSize(values_[s]);
   if (key_.size() < total) key_.resize(std::max(total, key_.size() * 2));
   char* out = key_.data();
-  for (size_t s : q_.key()) {
-    std::string_view v = values_[s];
-    uint64_t x = v.empty() ? 0 : v.size() + 1;
-    while (x >= 0x80) {
-      *out++ = static_cast<char>((x & 0x7f) | 0x80);
-      x >>= 7;
-    }
-    *out++ = static_cast<char>(x);
-    if (!v.empty()) std::memcpy(out, v.data(), v.size());
-    out += v.size();
-  }
+  for (size_t s : q_.key()) out = EncodeKeyValue(values_[s], out);
   key_len_ = static_cast<size_t>(out - key_.data());
   return Outcome::kCounted;
-}
-
-void AppendKeyValue(std::string& key, std::string_view value) {
-  uint64_t v = value.empty() ? 0 : value.size() + 1;
-  do {
-    uint8_t b = static_cast<uint8_t>(v & 0x7f);
-    v >>= 7;
-    key.push_back(static_cast<char>(v != 0 ? b | 0x80 : b));
-  } while (v != 0);
-  key.append(value);
-}
-
-void DecodeKey(std::string_view key, size_t columns, std::string_view* values) {
-  size_t p = 0;
-  for (size_t c = 0; c < columns; ++c) {
-    uint64_t v = 0;
-    int shift = 0;
-    for (;;) {
-      uint8_t b = static_cast<uint8_t>(key[p++]);
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) break;
-      shift += 7;
-    }
-    size_t len = v == 0 ? 0 : v - 1;
-    values[c] = key.substr(p, len);
-    p += len;
-  }
 }
 
 }  // namespace logtally::engine

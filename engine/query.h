@@ -151,12 +151,6 @@ class LineEvaluator {
   size_t key_len_ = 0;
 };
 
-// The encoded key: per column, a varint of (length + 1), 0 for a missing or
-// empty value, then the bytes. Distinct groups have distinct encodings.
-void AppendKeyValue(std::string& key, std::string_view value);
-// Decodes column values from an encoded key; `missing[i]` marks empty ones.
-void DecodeKey(std::string_view key, size_t columns, std::string_view* values);
-
 }  // namespace logtally::engine
 
 #endif  // LOGTALLY_ENGINE_QUERY_H_

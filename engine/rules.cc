@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "engine/output.h"
+#include "engine/display.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/ip.h"

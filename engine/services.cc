@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "engine/output.h"
+#include "engine/display.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "io/absl_compat.h"

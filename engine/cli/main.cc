@@ -34,7 +34,7 @@
 #include "engine/simd/kernels.h"
 #include "engine/rules.h"
 #include "engine/services.h"
-#include "engine/spill.h"
+#include "engine/key.h"
 #include "engine/timestamp.h"
 #include "io/absl_compat.h"
 #include "io/atomic_file.h"
