@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/key.h"
 #include "engine/port_names.h"
+#include "engine/ulogd.h"
 #include "io/absl_compat.h"
 
 namespace logtally::engine {
@@ -229,7 +230,17 @@ LineEvaluator::LineEvaluator(const Query& q, const simd::Kernels& k)
 
 void LineEvaluator::SetJson(bool json) {
   json_mode_ = json;
-  if (json && json_ == nullptr) json_ = std::make_unique<JsonLine>(q_.json_paths());
+  if (json && json_ == nullptr) {
+    json_ = std::make_unique<JsonLine>(q_.json_paths());
+    // ulogd fields by number on the per-line path: registered now, before
+    // any line, so no line is walked twice and no name is compared per line.
+    ulogd_ids_.resize(q_.wanted().size());
+    for (size_t i = 0; i < ulogd_ids_.size(); ++i) ulogd_ids_[i] = json_->UlogdFieldId(q_.wanted().name(i));
+    if (q_.needs_header()) {
+      ulogd_prefix_id_ = json_->UlogdFieldId("PREFIX");
+      ulogd_time_id_ = json_->UlogdFieldId("TIME");
+    }
+  }
 }
 
 LineEvaluator::Outcome LineEvaluator::Evaluate(const char* line, size_t n, bool* is_record) {
@@ -290,40 +301,13 @@ LineEvaluator::Outcome LineEvaluator::EvaluateJson(const char* line, size_t n, b
     case JsonLine::Kind::kUlogd: {
       record = true;
       for (size_t i = 0; i < nf_.size(); ++i) {
-        nf_[i] = json_->UlogdField(q_.wanted().name(i));
-        // The LOG target prints IPv6 addresses in full (8 groups of 4 hex
-        // digits); ulogd writes inet_ntop's compressed form. Show the kernel's.
-        IpAddr ip;
-        if (nf_[i].find(':') != std::string_view::npos && nf_[i].size() < 40 && ParseIpv6(nf_[i], &ip)) {
-          std::string& buf = ulogd_addr_[i];
-          buf.resize(39);
-          static constexpr char kHex[] = "0123456789abcdef";
-          for (int g = 0; g < 8; ++g) {
-            for (int d = 0; d < 4; ++d) {
-              int byte = ip.bytes[2 * g + d / 2];
-              buf[5 * g + d] = kHex[(d % 2 == 0 ? byte >> 4 : byte) & 15];
-            }
-            if (g < 7) buf[5 * g + 4] = ':';
-          }
-          nf_[i] = buf;
-        }
+        nf_[i] = UlogdAddressAsKernel(json_->UlogdFieldAt(ulogd_ids_[i]), ulogd_addr_[i]);
       }
       if (q_.needs_header()) {
-        h.prefix = json_->UlogdField("PREFIX");
+        h.prefix = json_->UlogdFieldAt(ulogd_prefix_id_);
         while (!h.prefix.empty() && h.prefix.front() == ' ') h.prefix.remove_prefix(1);
         while (!h.prefix.empty() && h.prefix.back() == ' ') h.prefix.remove_suffix(1);
-        // ulogd writes the offset as +HHMM; TIME is shown as RFC 3339.
-        std::string_view t = json_->UlogdField("TIME");
-        json_time_.clear();
-        size_t m = t.size();
-        if (m >= 5 && (t[m - 5] == '+' || t[m - 5] == '-') && t.find(':', m - 5) == std::string_view::npos) {
-          json_time_.append(t.substr(0, m - 2));
-          json_time_.push_back(':');
-          json_time_.append(t.substr(m - 2));
-        } else {
-          json_time_.append(t);
-        }
-        h.time = json_time_;
+        h.time = UlogdTimeAsRfc3339(json_->UlogdFieldAt(ulogd_time_id_), json_time_);
       }
       break;
     }

@@ -147,6 +147,8 @@ class LineEvaluator {
   uint64_t malformed_ = 0;
   std::string json_time_;                  // TIME of a JSON line, as text
   std::vector<std::string> ulogd_addr_;    // per wanted key: an IPv6 address in full
+  std::vector<size_t> ulogd_ids_;          // per wanted key: JsonLine::UlogdFieldId
+  size_t ulogd_prefix_id_ = 0, ulogd_time_id_ = 0;  // set when the query needs the header
   std::string key_;  // scratch, sized up as needed; the key is its first key_len_ bytes
   size_t key_len_ = 0;
 };
