@@ -7,7 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/display.h"
 #include "engine/key.h"
-#include "io/absl_compat.h"
+#include "io/strings.h"
 
 namespace logtally::engine {
 namespace {

@@ -9,7 +9,7 @@
 #include "engine/key.h"
 #include "engine/port_names.h"
 #include "engine/ulogd.h"
-#include "io/absl_compat.h"
+#include "io/strings.h"
 
 namespace logtally::engine {
 namespace {

@@ -10,7 +10,7 @@
 #include "engine/ip.h"
 #include "engine/key.h"
 #include "engine/timestamp.h"
-#include "io/absl_compat.h"
+#include "io/strings.h"
 
 namespace logtally::engine {
 namespace {
@@ -64,16 +64,6 @@ int ColumnOf(std::string_view name) {
   int c = 0;
   while (c < kNumColumns && name != kColumnNames[c]) ++c;
   return c;
-}
-
-char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (LowerAscii(s[i]) != lower[i]) return false;
-  }
-  return true;
 }
 
 bool AllDigits(std::string_view s) {

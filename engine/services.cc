@@ -7,7 +7,7 @@
 #include "engine/key.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "io/absl_compat.h"
+#include "io/strings.h"
 
 namespace logtally::engine {
 namespace {
@@ -15,17 +15,6 @@ namespace {
 constexpr uint32_t kMaxPort = 65535;
 // Category indexes are uint16_t, 0 meaning `other`.
 constexpr size_t kMaxCategories = 65535;
-
-char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-// `s` equals the lower-case word `lower` ignoring ASCII case.
-bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (LowerAscii(s[i]) != lower[i]) return false;
-  }
-  return true;
-}
 
 // A decimal port: 1 to 5 digits, at most 65535; -1 otherwise.
 int32_t ParsePort(std::string_view s) {

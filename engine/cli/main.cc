@@ -35,7 +35,7 @@
 #include "engine/services.h"
 #include "engine/key.h"
 #include "engine/timestamp.h"
-#include "io/absl_compat.h"
+#include "io/strings.h"
 #include "io/atomic_file.h"
 #include "io/mapped_file.h"
 #include "io/paths.h"
