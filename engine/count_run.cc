@@ -44,6 +44,11 @@ RunStats SumStats(const SinkResult& sunk, size_t inputs) {
     st.uncounted_other += c->stats.uncounted_other;
     st.malformed += c->eval.malformed();
     st.bytes += c->stats.bytes;
+    if (c->eval.has_span()) {
+      if (!st.has_span || c->eval.first() < st.first) st.first = c->eval.first();
+      if (!st.has_span || c->eval.last() > st.last) st.last = c->eval.last();
+      st.has_span = true;
+    }
   }
   st.other = st.lines - st.records;
   st.raw_bytes = sunk.raw_bytes;
@@ -81,7 +86,10 @@ absl::Status Emit(const RowVector& rows, RowSink& sink) {
 absl::Status CountInMemory(SinkResult& sunk, const Phases& ph, RunStats& st, RowSink& sink) {
   const std::vector<PartitionedTable*> tables = TablesOf(sunk);
   std::vector<HashTable> merged(kPartitions);
-  ph.workers.ParallelFor(kPartitions, [&](size_t p) { merged[p] = MergePartition(tables, p); });
+  ph.workers.ParallelFor(kPartitions, [&](size_t p) {
+    merged[p] = MergePartition(tables, p);
+    if (ph.options.save != nullptr && merged[p].size() > 0) ph.options.save->SavePartition(p, merged[p]);
+  });
   ph.trace.Mark("merged");
   // Every partition writes its rows straight into its own range of one
   // vector: no per-partition vectors to concatenate.
@@ -116,7 +124,8 @@ absl::Status CountExternal(SinkResult& sunk, Spiller& spiller, const Phases& ph,
                     .top = ph.options.top,
                     .share = ph.budget / static_cast<uint64_t>(ph.workers.threads()),
                     .merge_memory = ph.budget / 2,
-                    .trace = &ph.trace});
+                    .trace = &ph.trace,
+                    .save = ph.options.save});
   ph.trace.Mark("spilled the rest");
   ph.workers.ParallelFor(kPartitions, [&](size_t p) {
     std::unique_ptr<TempFile> f = spiller.store.Take(p);
@@ -152,9 +161,11 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
   trace.Mark("counted (read, parse, count)");
   RunResult result;
   result.stats = SumStats(sunk, inputs.size());
-  for (absl::Status& s : sunk.errors) {
-    if (!s.ok()) result.errors.push_back(std::move(s));
+  for (size_t i = 0; i < sunk.errors.size(); ++i) {
+    sunk.inputs[i].error = sunk.errors[i];
+    if (!sunk.errors[i].ok()) result.errors.push_back(std::move(sunk.errors[i]));
   }
+  result.inputs = std::move(sunk.inputs);
 
   // Combine and finalize.
   result.fatal = GoesExternal(sunk, spiller, budget)

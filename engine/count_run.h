@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "engine/pipeline.h"
 #include "engine/query.h"
 #include "engine/rows.h"
 #include "engine/run_options.h"
@@ -28,6 +29,7 @@ namespace logtally::engine {
 struct RunResult {
   RunStats stats;
   std::vector<absl::Status> errors;  // one per input that failed, in input order
+  std::vector<InputReport> inputs;   // per input, in input order: how far it was read
   // Set when the run itself failed (temporary files could not be written, or
   // the sink failed): no complete result was produced.
   absl::Status fatal;

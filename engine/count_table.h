@@ -200,6 +200,17 @@ class PartitionedTable {
   Arena arena_;
 };
 
+// Receives the groups of a finished partition (a tally keeps them,
+// tally.h). Called from the combine phase, one task per partition, possibly
+// several times for one partition when it was split to fit the memory
+// budget; never for the same partition from two threads at once. The
+// table's keys are valid only during the call.
+class PartitionSaver {
+ public:
+  virtual ~PartitionSaver() = default;
+  virtual void SavePartition(size_t p, const HashTable& t) = 0;
+};
+
 // The combine step for one partition: merges partition `p` of every table
 // into one. The largest is taken over whole and the others are folded into
 // it (with one thread, nothing is rehashed); key bytes stay where they are,

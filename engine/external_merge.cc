@@ -117,13 +117,14 @@ struct AggScratch {
 struct ExternalState {
   explicit ExternalState(ExternalMergeOptions o)
       : dir(std::move(o.dir)), ncol(o.ncol), top(o.top), share(o.share),
-        merge_memory(o.merge_memory), trace(o.trace) {}
+        merge_memory(o.merge_memory), trace(o.trace), save(o.save) {}
   std::string dir;
   size_t ncol;
   size_t top;
   uint64_t share;  // memory for one partition's aggregation
   uint64_t merge_memory;  // the final merge's read buffers, all runs together
   const PhaseTrace* trace = nullptr;
+  PartitionSaver* save = nullptr;
   mutable std::mutex mu;
   absl::Status error;
   std::atomic<uint64_t> spilled{0};
@@ -267,6 +268,14 @@ void AggregateFile(std::unique_ptr<TempFile> file, int bits_used, ExternalState&
   }
   if (seen != records) {
     return ex.Fail(absl::DataLossError("corrupt temporary spill data (record count)"));
+  }
+  if (ex.save != nullptr && table.size() > 0) {
+    // Every key of the file is in one partition: any slot's hash names it.
+    for (const Entry& e : table.slots()) {
+      if (e.key == nullptr) continue;
+      ex.save->SavePartition(PartitionedTable::PartitionOf(e.hash), table);
+      break;
+    }
   }
   // Aggregated: drop the file now, so the run written next can reuse its
   // pages (fresh page-cache pages cost several times more to fill in a VM,

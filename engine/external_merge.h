@@ -67,6 +67,8 @@ struct ExternalMergeOptions {
   uint64_t share = 0;         // memory for one partition's aggregation
   uint64_t merge_memory = 0;  // the final merge's read buffers, all runs together
   const PhaseTrace* trace = nullptr;
+  // Also receives each aggregated partition's groups, whole (a tally).
+  PartitionSaver* save = nullptr;
 };
 
 struct ExternalState;

@@ -6,9 +6,13 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_pipeline.h>
 #include <tbb/task_arena.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <string>
@@ -111,6 +115,101 @@ void ProcessChunk(ThreadCounter& local, std::string_view data, const simd::Kerne
   st.bytes += data.size();
 }
 
+// Keeps the last kEdgeBytes of everything appended.
+void KeepTail(std::string& tail, std::string_view data) {
+  if (data.size() >= kEdgeBytes) {
+    tail.assign(data.substr(data.size() - kEdgeBytes));
+    return;
+  }
+  tail.append(data);
+  if (tail.size() > kEdgeBytes) tail.erase(0, tail.size() - kEdgeBytes);
+}
+
+// A stream's chunks on their way to the counters: keeps the input's edges,
+// drops what comes before InputRange::skip and, with whole_lines, an
+// unterminated last line; counts the decoded bytes passed on. Next is
+// called by one thread at a time (the serial stage, or a read-ahead thread
+// wrapped around this one), so nothing here needs a lock.
+class RangeChunker final : public io::Chunker {
+ public:
+  RangeChunker(std::unique_ptr<io::Chunker> inner, InputRange range, bool edges, InputReport& report)
+      : inner_(std::move(inner)), range_(range), edges_(edges), report_(report) {
+    report_.start = range.skip;
+  }
+  absl::StatusOr<bool> Next(io::Chunk& chunk) override {
+    for (;;) {
+      absl::StatusOr<bool> more = inner_->Next(chunk);
+      if (!more.ok() || !*more) return more;
+      std::string_view data = chunk.data;
+      if (edges_ && report_.head.size() < kEdgeBytes && chunk.offset == report_.head.size()) {
+        report_.head.append(data.substr(0, kEdgeBytes - report_.head.size()));
+      }
+      if (chunk.offset + data.size() <= range_.skip) {
+        inner_->Recycle(chunk);
+        continue;
+      }
+      if (chunk.offset < range_.skip) {
+        data.remove_prefix(static_cast<size_t>(range_.skip - chunk.offset));
+        chunk.offset = range_.skip;
+      }
+      if (range_.whole_lines && !data.empty() && data.back() != '\n') {
+        // Only the last chunk of an input ends without a newline.
+        const size_t nl = data.rfind('\n');
+        const size_t keep = nl == std::string_view::npos ? 0 : nl + 1;
+        report_.held = data.size() - keep;
+        data = data.substr(0, keep);
+      }
+      if (data.empty()) {
+        inner_->Recycle(chunk);
+        continue;
+      }
+      chunk.data = data;
+      report_.decoded += data.size();
+      if (edges_) KeepTail(report_.tail, data);
+      return true;
+    }
+  }
+  void Recycle(io::Chunk& chunk) override { inner_->Recycle(chunk); }
+  uint64_t raw_offset() const override { return inner_->raw_offset(); }
+  uint64_t dropped_bytes() const override { return inner_->dropped_bytes(); }
+  void SetInFlightLimit(size_t chunks) override { inner_->SetInFlightLimit(chunks); }
+
+ private:
+  std::unique_ptr<io::Chunker> inner_;
+  InputRange range_;
+  bool edges_;
+  InputReport& report_;
+};
+
+// Reads up to n bytes of `fd` at `off` (fewer at the end of the file).
+std::string ReadEdge(int fd, uint64_t off, size_t n) {
+  std::string out(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, out.data() + got, n - got, static_cast<off_t>(off + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
+  }
+  out.resize(got);
+  return out;
+}
+
+// The end of the last complete line of the first `size` bytes of `fd` at or
+// after `from`: `from` itself when there is none.
+uint64_t LastLineEnd(int fd, uint64_t from, uint64_t size) {
+  uint64_t hi = size;
+  while (hi > from) {
+    const uint64_t lo = hi - std::min<uint64_t>(hi - from, 64 << 10);
+    std::string b = ReadEdge(fd, lo, static_cast<size_t>(hi - lo));
+    if (b.size() != hi - lo) return from;
+    const size_t nl = b.rfind('\n');
+    if (nl != std::string::npos) return lo + nl + 1;
+    hi = lo;
+  }
+  return from;
+}
+
 // One call of CountInputs: what every input's pipeline shares.
 class SinkRun {
  public:
@@ -131,6 +230,7 @@ class SinkRun {
           return raw;
         }) {
     result_.errors.resize(inputs.size());
+    result_.inputs.resize(inputs.size());
   }
 
   SinkResult Run() {
@@ -141,9 +241,19 @@ class SinkRun {
                         options_.stream_chunk_size);
       if (!opened.ok()) {
         result_.errors[idx] = opened.status();
-      } else if (opened->blocks != nullptr) {
-        CountBlocks(*opened, idx);
+        return;
+      }
+      InputReport& report = result_.inputs[idx];
+      report.opened = true;
+      report.format = opened->format;
+      report.raw_size = opened->raw_size;
+      report.mtime = opened->mtime;
+      const InputRange range = options_.ranges != nullptr ? (*options_.ranges)[idx] : InputRange{};
+      if (opened->blocks != nullptr) {
+        CountBlocks(*opened, idx, range);
       } else {
+        opened->chunker =
+            std::make_unique<RangeChunker>(std::move(opened->chunker), range, options_.fingerprints, report);
         CountStream(*opened, idx);
       }
     });
@@ -153,7 +263,7 @@ class SinkRun {
 
  private:
   // A plain regular file: blocks read and counted in parallel.
-  void CountBlocks(io::OpenedInput& opened, size_t idx);
+  void CountBlocks(io::OpenedInput& opened, size_t idx, const InputRange& range);
   // A decoded archive or a pipe: chunks cut serially, counted in parallel.
   void CountStream(io::OpenedInput& opened, size_t idx);
 
@@ -190,7 +300,40 @@ class SinkRun {
 
 // The serial stage only hands out block numbers; each block is read by the
 // thread that counts it (io/plain_blocks.h).
-void SinkRun::CountBlocks(io::OpenedInput& opened, size_t idx) {
+void SinkRun::CountBlocks(io::OpenedInput& opened, size_t idx, const InputRange& range) {
+  InputReport& report = result_.inputs[idx];
+  // A part of the file, or its edges: a descriptor of our own for them (the
+  // blocks own theirs).
+  int fd = -1;
+  if (range.skip > 0 || range.whole_lines || options_.fingerprints) {
+    fd = ::open(inputs_[idx].path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      result_.errors[idx] =
+          absl::NotFoundError(absl::StrCat(inputs_[idx].display, ": cannot open: ", std::strerror(errno)));
+      return;
+    }
+  }
+  struct CloseFd {
+    int fd;
+    ~CloseFd() {
+      if (fd >= 0) ::close(fd);
+    }
+  } close_fd{fd};
+  if (range.skip > 0 || range.whole_lines) {
+    const uint64_t size = opened.raw_size;
+    const uint64_t start = std::min(range.skip, size);
+    const uint64_t end = range.whole_lines ? LastLineEnd(fd, start, size) : size;
+    report.start = start;
+    report.held = size - end;
+    int own = ::dup(fd);
+    if (own < 0) {
+      result_.errors[idx] = absl::InternalError(absl::StrCat(inputs_[idx].display, ": ", std::strerror(errno)));
+      return;
+    }
+    opened.blocks = std::make_unique<io::PlainBlocks>(own, true, inputs_[idx].display, start, end - start,
+                                                      options_.chunk_size);
+  }
+  if (options_.fingerprints) report.head = ReadEdge(fd, 0, kEdgeBytes);
   const io::PlainBlocks& blocks = *opened.blocks;
   const YearResolver years = YearsFor(opened);
   int json = json_mode_;
@@ -236,6 +379,12 @@ void SinkRun::CountBlocks(io::OpenedInput& opened, size_t idx) {
             }
           }));
   raw_bytes_ += read_bytes.load();
+  report.raw_read = report.start + read_bytes.load();
+  report.decoded = read_bytes.load();
+  if (options_.fingerprints) {
+    const uint64_t n = std::min<uint64_t>(report.decoded, kEdgeBytes);
+    report.tail = ReadEdge(fd, report.start + report.decoded - n, static_cast<size_t>(n));
+  }
   if (!read_error.ok()) {
     result_.errors[idx] = absl::Status(read_error.code(),
                                absl::StrCat(read_error.message(), "; the ", lines_done.load(),
@@ -332,6 +481,7 @@ void SinkRun::CountStream(io::OpenedInput& opened, size_t idx) {
     run_pipeline();
   }
   raw_bytes_ += chunker.raw_offset();
+  result_.inputs[idx].raw_read = chunker.raw_offset();
   if (!read_error.ok()) {
     std::string msg = absl::StrCat(read_error.message(), "; the ", lines_done.load(),
                                    " complete lines before it were counted");

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -66,11 +67,30 @@ struct ThreadCounter {
   GatherWriter spill_writer;
 };
 
+// Bytes at each end of an input that InputReport keeps for fingerprints.
+inline constexpr size_t kEdgeBytes = 4096;
+
+// How far one input was read, and its edges (with RunOptions::fingerprints).
+struct InputReport {
+  bool opened = false;
+  io::Format format = io::Format::kPlain;
+  uint64_t raw_size = 0;  // file bytes at open (0 for a pipe)
+  uint64_t raw_read = 0;  // file bytes read (compressed bytes of an archive)
+  int64_t mtime = 0;
+  uint64_t start = 0;     // decoded bytes skipped (InputRange::skip)
+  uint64_t decoded = 0;   // decoded bytes counted after `start`
+  uint64_t held = 0;      // bytes of an unterminated last line left uncounted
+  std::string head;       // the first kEdgeBytes decoded bytes (from offset 0)
+  std::string tail;       // the last kEdgeBytes of the bytes counted
+  absl::Status error;     // why it was not read to its end (set by RunCount)
+};
+
 struct SinkResult {
   // Every thread that counted, with its tables (partly spilled, perhaps).
   std::vector<std::unique_ptr<ThreadCounter>> counters;
   std::vector<absl::Status> errors;  // per input, in input order; ok if read whole
   uint64_t raw_bytes = 0;            // bytes read from the inputs
+  std::vector<InputReport> inputs;   // per input, in input order
 };
 
 // Counts every line of `inputs` by `query` into thread-local tables, on

@@ -61,6 +61,17 @@ bool AlternativeMatches(const Alternative& a, std::string_view v) {
 
 }  // namespace
 
+bool ConditionHolds(const Condition& c, std::string_view v) {
+  bool any = false;
+  for (const Alternative& a : c.alternatives) {
+    if (AlternativeMatches(a, v)) {
+      any = true;
+      break;
+    }
+  }
+  return any != c.negate;
+}
+
 absl::StatusOr<size_t> Query::SlotFor(std::string_view name) {
   for (size_t i = 0; i < slots_.size(); ++i) {
     if (slots_[i].name == name) return i;
@@ -410,6 +421,11 @@ LineEvaluator::Outcome LineEvaluator::Finish(const char* line, size_t n, bool re
   char* out = key_.data();
   for (size_t s : q_.key()) out = EncodeKeyValue(values_[s], out);
   key_len_ = static_cast<size_t>(out - key_.data());
+  if (have_ts) {
+    if (!has_span_ || ts.epoch < first_) first_ = ts.epoch;
+    if (!has_span_ || ts.epoch > last_) last_ = ts.epoch;
+    has_span_ = true;
+  }
   return Outcome::kCounted;
 }
 

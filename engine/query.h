@@ -71,6 +71,10 @@ struct Condition {
   std::vector<Alternative> alternatives;
 };
 
+// Whether value `v` of the condition's field satisfies the condition (its
+// alternatives, negated for !=). A missing field is the empty value.
+bool ConditionHolds(const Condition& c, std::string_view v);
+
 class Query {
  public:
   // Parses "-k F1,F2" and the "-w" conditions. Errors are usage errors.
@@ -131,6 +135,12 @@ class LineEvaluator {
 
   std::string_view key() const { return std::string_view(key_.data(), key_len_); }
 
+  // The earliest and latest TIME (epoch seconds) of the lines counted so
+  // far, when TIME is read (Query::needs_time) and any was valid.
+  bool has_span() const { return has_span_; }
+  int64_t first() const { return first_; }
+  int64_t last() const { return last_; }
+
  private:
   const Query& q_;
   const simd::Kernels& k_;
@@ -151,6 +161,8 @@ class LineEvaluator {
   size_t ulogd_prefix_id_ = 0, ulogd_time_id_ = 0;  // set when the query needs the header
   std::string key_;  // scratch, sized up as needed; the key is its first key_len_ bytes
   size_t key_len_ = 0;
+  bool has_span_ = false;
+  int64_t first_ = 0, last_ = 0;
 };
 
 }  // namespace logtally::engine

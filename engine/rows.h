@@ -64,6 +64,10 @@ struct RunStats {
   uint64_t inputs = 0;
   uint64_t spills = 0;        // times a thread's tables were written out
   uint64_t spilled_bytes = 0; // bytes written to temporary files, all passes
+  // The earliest and latest TIME of the lines counted, as instants (epoch
+  // seconds), when TIME was read (a time key or window) and any was valid.
+  bool has_span = false;
+  int64_t first = 0, last = 0;
   double seconds = 0;
 };
 

@@ -10,11 +10,22 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "io/chunker.h"
 
 namespace logtally::engine {
+
+class PartitionSaver;  // count_table.h
+
+// Which part of one input to count: all of it by default. A run that
+// remembers how far it got (count --state) starts after what it counted
+// before and leaves an unfinished last line for the next run.
+struct InputRange {
+  uint64_t skip = 0;         // decoded bytes before counting starts (a line start)
+  bool whole_lines = false;  // leave an unterminated last line uncounted
+};
 
 struct RunOptions {
   size_t threads = 0;  // 0: all cores
@@ -31,6 +42,13 @@ struct RunOptions {
   // When set, raw bytes read so far (compressed bytes for archives) are added
   // here as the run goes, for a progress display.
   std::atomic<uint64_t>* progress = nullptr;
+  // When set, every partition's groups are also handed here, whole (before
+  // -n cuts the rows), as the combine phase finishes them: a tally.
+  PartitionSaver* save = nullptr;
+  // Per input (in input order), when set: the part of it to count.
+  const std::vector<InputRange>* ranges = nullptr;
+  // Keep each input's first and last decoded bytes (InputReport).
+  bool fingerprints = false;
 };
 
 // Parses "256M", "1G", "512K", "1000000" (bytes); binary units.

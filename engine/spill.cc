@@ -173,4 +173,16 @@ absl::Status SpillStore::Append(size_t partition, GatherWriter& w) {
   return w.FlushTo(*files_[partition]);
 }
 
+absl::Status SpillStore::AppendBytes(size_t partition, std::string_view bytes, uint64_t records) {
+  std::lock_guard<std::mutex> lock(mus_[partition]);
+  if (files_[partition] == nullptr) {
+    absl::StatusOr<std::unique_ptr<TempFile>> f = TempFile::Create(dir_);
+    if (!f.ok()) return f.status();
+    files_[partition] = std::move(*f);
+  }
+  written_ += bytes.size();
+  files_[partition]->AddRecords(records);
+  return files_[partition]->Append(bytes);
+}
+
 }  // namespace logtally::engine

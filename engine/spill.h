@@ -138,6 +138,8 @@ class SpillStore {
   SpillStore(std::string dir, size_t partitions);
   // Writes what `w` gathered to partition `partition`'s file.
   absl::Status Append(size_t partition, GatherWriter& w);
+  // Writes `records` records already laid out in `bytes` there.
+  absl::Status AppendBytes(size_t partition, std::string_view bytes, uint64_t records);
   const TempFile* file(size_t p) const { return files_[p].get(); }
   // Hands partition p's file over (its pages are freed when it is dropped).
   std::unique_ptr<TempFile> Take(size_t p) { return std::move(files_[p]); }
