@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <limits>
 #include <optional>
 #include <thread>
 
@@ -33,12 +34,14 @@
 #include "engine/simd/kernels.h"
 #include "engine/rules.h"
 #include "engine/services.h"
+#include "engine/tally.h"
 #include "engine/key.h"
 #include "engine/timestamp.h"
 #include "io/strings.h"
 #include "io/atomic_file.h"
 #include "io/mapped_file.h"
 #include "io/paths.h"
+#include "io/xxhash64.h"
 
 namespace logtally::cli {
 namespace {
@@ -255,6 +258,11 @@ struct CommonArgs {
   bool utc = false;
   std::string services_file;
   std::string input = "auto";
+  // count --save, merge
+  std::string save;
+  // Whether the table was asked for (-o, -f, -n or --percent given): with
+  // --save, it is printed only then.
+  bool table_asked = false;
   // rules
   std::string to;
   std::string chain;
@@ -331,6 +339,7 @@ struct Prepared {
   engine::RunOptions run;
   io::ExpandedPaths inputs;
   engine::OutputFormat format = engine::OutputFormat::kText;
+  std::string services_id;  // a --services table by content; empty: built-in
 };
 
 int Prepare(const CommonArgs& a, const std::string& cmd, const std::string& key, Prepared& p) {
@@ -342,6 +351,7 @@ int Prepare(const CommonArgs& a, const std::string& cmd, const std::string& key,
     }
     std::stringstream ss;
     ss << in.rdbuf();
+    p.services_id = absl::StrCat("file with XXH64 ", io::HashHex(io::Xxh64(ss.str())));
     absl::StatusOr<engine::ServiceTable> t = engine::ServiceTable::Parse(ss.str(), a.services_file);
     if (!t.ok()) return UsageError(std::string(t.status().message()), cmd);
     p.services.emplace(std::move(*t));
@@ -437,9 +447,9 @@ int Fail(const absl::Status& s, const CommonArgs& a, const engine::RunResult* re
 
 // Commits the output (unless writing failed) and prints the summary: the
 // common end of every command.
-int Conclude(absl::Status ws, io::OutputFile& out, const CommonArgs& a,
+int Conclude(absl::Status ws, io::OutputFile* out, const CommonArgs& a,
              const engine::RunResult& result, int status) {
-  if (ws.ok()) ws = out.Commit();
+  if (ws.ok() && out != nullptr) ws = out->Commit();
   if (!ws.ok()) {
     Fail(ws, a, nullptr);
     status = kExitError;
@@ -448,23 +458,103 @@ int Conclude(absl::Status ws, io::OutputFile& out, const CommonArgs& a,
   return status;
 }
 
+// Takes every row and prints none: `--save` without a table asked for.
+class DiscardSink : public engine::RowSink {
+ public:
+  absl::Status Begin(const engine::RunStats&) override { return absl::OkStatus(); }
+  absl::Status Add(const engine::Row&) override { return absl::OkStatus(); }
+};
+
+// A tally's description of a count: the query, what changes its values,
+// each input as far as it was read, and the totals.
+engine::TallyMeta CountMeta(const Prepared& p, const CommonArgs& a, const engine::RunResult& r) {
+  engine::TallyMeta m;
+  m.written_by = absl::StrCat("logtally ", kVersion);
+  m.key = p.query->column_names();
+  m.where = a.where;
+  m.params = engine::TallyParams(*p.query, p.run, p.services_id);
+  for (size_t i = 0; i < p.inputs.inputs.size() && i < r.inputs.size(); ++i) {
+    const engine::InputReport& rep = r.inputs[i];
+    engine::TallyInput t;
+    t.path = p.inputs.inputs[i].path;
+    t.format = rep.opened ? std::string(io::FormatName(rep.format)) : std::string();
+    t.size = rep.raw_size;
+    t.read = rep.raw_read;
+    t.start = rep.start;
+    t.decoded = rep.decoded;
+    t.mtime = rep.mtime;
+    t.head_bytes = rep.head.size();
+    t.tail_bytes = rep.tail.size();
+    if (!rep.head.empty()) t.head = io::HashHex(io::Xxh64(rep.head));
+    if (!rep.tail.empty()) t.tail = io::HashHex(io::Xxh64(rep.tail));
+    if (!rep.opened && rep.error.ok()) t.error = "not read";
+    if (!rep.error.ok()) t.error = std::string(rep.error.message());
+    m.inputs.push_back(std::move(t));
+  }
+  m.totals = engine::TotalsOf(r.stats);
+  m.has_span = r.stats.has_span;
+  m.first = r.stats.first;
+  m.last = r.stats.last;
+  return m;
+}
+
+// Where --save writes, checked before any work: a file name, not -o's.
+absl::StatusOr<std::optional<io::OutputFile>> OpenSave(const CommonArgs& a) {
+  if (a.save.empty()) return std::optional<io::OutputFile>();
+  if (a.save == "-") {
+    return absl::InvalidArgumentError("--save needs a file name (a tally is binary; -o takes the table)");
+  }
+  if (!a.output.empty() && a.output == a.save) {
+    return absl::InvalidArgumentError("--save and -o name the same file: the tally and the table need one each");
+  }
+  absl::StatusOr<io::OutputFile> f = io::OutputFile::Open(a.save);
+  if (!f.ok()) return f.status();
+  return std::optional<io::OutputFile>(std::move(*f));
+}
+
 int RunCountCommand(const CommonArgs& a) {
   Prepared p;
   std::string key = a.key.empty() ? "line" : a.key;
   if (int rc = Prepare(a, "count", key, p); rc != kExitOk) return rc;
+  absl::StatusOr<std::optional<io::OutputFile>> save = OpenSave(a);
+  if (!save.ok()) {
+    if (absl::IsInvalidArgument(save.status())) return UsageError(std::string(save.status().message()), "count");
+    return Fail(save.status(), a, nullptr);
+  }
+  // With --save, the table is printed only when asked for (-o, -f, -n,
+  // --percent): a tally alone does not flood the terminal.
+  const bool print = !save->has_value() || a.table_asked;
   // Open the output first: a bad -o path should fail before the work.
-  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output);
-  if (!out.ok()) return Fail(out.status(), a, nullptr);
+  std::optional<io::OutputFile> out;
+  if (print) {
+    absl::StatusOr<io::OutputFile> o = io::OutputFile::Open(a.output);
+    if (!o.ok()) return Fail(o.status(), a, nullptr);
+    out.emplace(std::move(*o));
+  }
+  std::unique_ptr<engine::TallyWriter> tally;
+  if (save->has_value()) {
+    tally = std::make_unique<engine::TallyWriter>(p.run.temp_dir.empty() ? engine::DefaultTempDir()
+                                                                          : p.run.temp_dir);
+    p.run.save = tally.get();
+    p.run.fingerprints = true;
+  }
   engine::WriteOptions wopt;
   wopt.format = p.format;
   wopt.percent = a.percent;
   wopt.columns = p.query->column_names();
-  WriterSink sink(wopt, *out);
+  std::optional<WriterSink> table;
+  DiscardSink discard;
+  if (out) table.emplace(wopt, *out);
   engine::RunResult result;
-  int status = Execute(a, p, sink, result);
+  int status = Execute(a, p, table ? static_cast<engine::RowSink&>(*table) : discard, result);
   // Without a complete result nothing is committed: an -o target is left as it was.
   if (!result.fatal.ok()) return Fail(result.fatal, a, &result);
-  return Conclude(sink.Finish(), *out, a, result, status);
+  absl::Status ws = table ? table->Finish() : absl::OkStatus();
+  if (ws.ok() && tally != nullptr) {
+    ws = tally->Write(CountMeta(p, a, result), **save);
+    if (ws.ok()) ws = (*save)->Commit();
+  }
+  return Conclude(ws, out ? &*out : nullptr, a, result, status);
 }
 
 // The service breakdown: one row per category (the table's categories even
@@ -493,7 +583,7 @@ int RunServicesCommand(const CommonArgs& a) {
   engine::AppendKeyValue(total_key, "total");
   if (ws.ok()) ws = writer.Add(engine::Row{result.stats.counted, "total", total_key});
   if (ws.ok()) ws = writer.Finish();
-  return Conclude(ws, *out, a, result, status);
+  return Conclude(ws, &*out, a, result, status);
 }
 
 // Firewall rules from counted groups: counted with TIME added to the key,
@@ -541,7 +631,7 @@ int RunRulesCommand(const CommonArgs& a) {
     ws = rev.ok() ? rev->Write(scripts->revert) : rev.status();
     if (ws.ok()) ws = rev->Commit();
   }
-  status = Conclude(ws, *out, a, result, status);
+  status = Conclude(ws, &*out, a, result, status);
   if (!a.quiet) {
     std::fprintf(stderr, "logtally: %zu rules written, %zu groups refused\n", scripts->rules,
                  scripts->refused.size());
@@ -567,6 +657,9 @@ int Main(int argc, char** argv) {
   CLI::App* count = app.add_subcommand("count", "Count lines by key, most frequent first.");
   AddCommonOptions(count, a, true, true);
   count->add_flag("--percent", a.percent, "Add each group's share of the counted lines");
+  count->add_option("--save", a.save,
+                    "Also keep the counts in a tally FILE (for merge and diff); alone, it prints no table")
+      ->type_name("FILE");
   count->footer(std::string(kKeysHelp) + kCountFooter);
 
   CLI::App* services = app.add_subcommand("services", "The service breakdown: counts and shares per category.");
@@ -593,6 +686,13 @@ int Main(int argc, char** argv) {
     std::string cmd;
     for (CLI::App* sub : app.get_subcommands()) cmd = sub->get_name();
     return UsageError(e.what(), cmd);
+  }
+  for (CLI::App* cmd : {count}) {
+    if (cmd->parsed()) {
+      for (const char* opt : {"-o", "-f", "-n", "--percent"}) {
+        if (cmd->get_option(opt)->count() > 0) a.table_asked = true;
+      }
+    }
   }
   if (count->parsed()) return RunCountCommand(a);
   if (services->parsed()) return RunServicesCommand(a);
