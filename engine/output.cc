@@ -78,7 +78,8 @@ constexpr size_t kFlushAt = kBufferBytes - (size_t{64} << 10);
 constexpr size_t kGrowAt = size_t{32} << 10;
 
 RowWriter::RowWriter(const WriteOptions& opt, io::OutputFile& out)
-    : opt_(opt), out_(out), raw_(opt.columns.size()), vals_(opt.columns.size()), background_(out) {
+    : opt_(opt), out_(out), raw_(opt.columns.size() + (opt.diff ? 2 : 0)), vals_(opt.columns.size()),
+      background_(out) {
   names_.resize(opt.columns.size());
   for (size_t c = 0; c < opt.columns.size(); ++c) AppendDisplay(names_[c], opt.columns[c]);
   Header();
@@ -91,6 +92,14 @@ void RowWriter::Header() {
   for (const std::string& n : names_) {
     if (csv) AppendCsvField(buf_, n); else buf_.append(n);
     buf_.push_back(sep);
+  }
+  if (opt_.diff) {
+    for (const char* n : {"old", "new", "change"}) {
+      buf_.append(n);
+      buf_.push_back(sep);
+    }
+    buf_.append("status\n");
+    return;
   }
   buf_.append("count");
   if (opt_.percent) {
@@ -153,7 +162,76 @@ absl::Status RowWriter::MaybeFlush() {
   return background_.Submit(buf_);  // buf_ comes back empty
 }
 
+absl::Status RowWriter::AddDiff(const Row& r) {
+  const size_t ncol = names_.size();
+  DecodeKey(r.key, ncol + 2, raw_.data());
+  const std::string_view was = raw_[ncol], now = raw_[ncol + 1];
+  // The counts are decimal text written by the diff itself: compare them as
+  // numbers by length, then digits.
+  const bool up = now.size() != was.size() ? now.size() > was.size() : now > was;
+  const std::string change = absl::StrCat(up ? "+" : "-", r.count);
+  const char* status = was == "0" ? "new" : now == "0" ? "gone" : up ? "up" : "down";
+  for (size_t c = 0; c < ncol; ++c) {
+    vals_[c].clear();
+    AppendDisplay(vals_[c], raw_[c]);
+  }
+  switch (opt_.format) {
+    case OutputFormat::kText: {
+      char t[96];
+      const int n = absl::SNPrintF(t, sizeof t, "%7s %7s %7s %-4s ", AV(was), AV(now), change, status);
+      buf_.append(t, std::min(static_cast<size_t>(n), sizeof t - 1));
+      buf_.append(r.display);
+      buf_.push_back('\n');
+      break;
+    }
+    case OutputFormat::kTsv:
+    case OutputFormat::kCsv: {
+      const bool csv = opt_.format == OutputFormat::kCsv;
+      const char sep = csv ? ',' : '\t';
+      for (size_t c = 0; c < ncol; ++c) {
+        std::string_view d = vals_[c].empty() ? std::string_view("-") : std::string_view(vals_[c]);
+        if (csv) AppendCsvField(buf_, d); else buf_.append(d);
+        buf_.push_back(sep);
+      }
+      buf_.append(was);
+      buf_.push_back(sep);
+      buf_.append(now);
+      buf_.push_back(sep);
+      buf_.append(change);
+      buf_.push_back(sep);
+      buf_.append(status);
+      buf_.push_back('\n');
+      break;
+    }
+    case OutputFormat::kJson:
+    case OutputFormat::kNdjson: {
+      if (opt_.format == OutputFormat::kJson) buf_.append(rows_ == 0 ? "[\n" : ",\n");
+      buf_.push_back('{');
+      for (size_t c = 0; c < ncol; ++c) {
+        AppendJsonString(buf_, names_[c]);
+        buf_.push_back(':');
+        if (raw_[c].empty()) buf_.append("null"); else AppendJsonString(buf_, vals_[c]);
+        buf_.push_back(',');
+      }
+      buf_.append("\"old\":");
+      buf_.append(was);
+      buf_.append(",\"new\":");
+      buf_.append(now);
+      buf_.append(",\"change\":");
+      buf_.append(up ? std::string_view(change).substr(1) : std::string_view(change));
+      buf_.append(",\"status\":\"");
+      buf_.append(status);
+      buf_.append("\"}");
+      if (opt_.format == OutputFormat::kNdjson) buf_.push_back('\n');
+      break;
+    }
+  }
+  ++rows_;
+  return MaybeFlush();
+}
+
 absl::Status RowWriter::Add(const Row& r) {
+  if (opt_.diff) return AddDiff(r);
   const size_t ncol = names_.size();
   auto column_values = [&] {
     DecodeKey(r.key, ncol, raw_.data());

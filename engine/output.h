@@ -34,6 +34,10 @@ struct WriteOptions {
   bool percent = false;
   uint64_t counted = 0;  // denominator for --percent
   std::vector<std::string> columns;
+  // Rows of a diff (tally_merge.h): each key holds two more columns, the old
+  // and the new count; printed as old, new, change and status (new, gone,
+  // up, down) instead of the count.
+  bool diff = false;
 };
 
 // Writes 1 MiB buffers to an output on a thread of its own, one buffer in
@@ -73,6 +77,7 @@ class RowWriter {
  private:
   absl::Status MaybeFlush();
   void Header();
+  absl::Status AddDiff(const Row& r);
 
   const WriteOptions& opt_;
   io::OutputFile& out_;

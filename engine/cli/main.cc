@@ -35,6 +35,7 @@
 #include "engine/rules.h"
 #include "engine/services.h"
 #include "engine/tally.h"
+#include "engine/tally_merge.h"
 #include "engine/key.h"
 #include "engine/timestamp.h"
 #include "io/strings.h"
@@ -216,6 +217,36 @@ Examples:
 Exit status: 0 success (also when groups were refused: they are listed on
 standard error); 2 as for 'logtally count'.)";
 
+constexpr const char* kMergeFooter = R"(
+Tallies are written by 'count --save FILE' (and 'merge --save FILE'). merge
+adds up tallies of the same query (the same key, conditions and settings that
+change values) and prints exactly what one count over all their inputs would
+print, in any format; tallies of different queries are refused, naming the
+difference. With --save and none of -o, -f, -n, --percent, no table is printed.
+-k may name some of the saved columns (or day from hour) and -w may test saved
+columns: the result is still exact. Anything else needs a new count.
+
+Examples:
+  logtally count -k DST,DPT,PROTO --save mon.tally /var/log/fw.log.1
+  logtally merge -n 20 mon.tally tue.tally wed.tally
+  logtally merge -k DST -w DPT=53 -f csv -o dns.csv week/*.tally
+  logtally merge --save week.tally day-*.tally
+
+Exit status: 0 success; 2 usage error, tallies of different queries, or a
+tally that cannot be read (damaged, truncated): it is named with the block,
+and nothing is printed or saved.)";
+
+constexpr const char* kDiffFooter = R"(
+Rows are the groups whose counts differ: old count, new count, the change and
+a status (new, gone, up, down), largest change first; TSV, CSV and JSON name
+them old, new, change, status.
+
+Examples:
+  logtally diff monday.tally tuesday.tally
+  logtally diff -n 10 -f csv last-week.tally this-week.tally
+
+Exit status as for 'logtally merge'.)";
+
 // Streams the run's rows into a RowWriter once the counts are known.
 class WriterSink : public engine::RowSink {
  public:
@@ -263,6 +294,8 @@ struct CommonArgs {
   // Whether the table was asked for (-o, -f, -n or --percent given): with
   // --save, it is printed only then.
   bool table_asked = false;
+  // merge, diff
+  std::vector<std::string> tallies;
   // rules
   std::string to;
   std::string chain;
@@ -557,6 +590,161 @@ int RunCountCommand(const CommonArgs& a) {
   return Conclude(ws, out ? &*out : nullptr, a, result, status);
 }
 
+// ---- merge and diff ---------------------------------------------------------
+
+// The tallies named, opened and checked to count one query; exit 2 naming
+// the file (and the block) that fails, or the first difference.
+int OpenTallies(const std::vector<std::string>& paths, const std::string& cmd,
+                std::vector<std::unique_ptr<engine::TallyFile>>& out) {
+  for (const std::string& path : paths) {
+    absl::StatusOr<std::unique_ptr<engine::TallyFile>> t = engine::TallyFile::Open(path);
+    if (!t.ok()) {
+      std::fprintf(stderr, "logtally: %s\n", std::string(t.status().message()).c_str());
+      return kExitError;
+    }
+    out.push_back(std::move(*t));
+  }
+  for (size_t i = 1; i < out.size(); ++i) {
+    absl::Status same = engine::SameQuery(out[0]->meta(), out[0]->path(), out[i]->meta(), out[i]->path());
+    if (!same.ok()) {
+      std::fprintf(stderr, "logtally %s: %s\n", cmd.c_str(), std::string(same.message()).c_str());
+      return kExitError;
+    }
+  }
+  return kExitOk;
+}
+
+int MergeOptionsFrom(const CommonArgs& a, const std::string& cmd, engine::MergeOptions& mo) {
+  mo.threads = a.threads;
+  mo.temp_dir = a.temp_dir;
+  mo.top = a.top;
+  if (!a.memory.empty()) {
+    absl::StatusOr<uint64_t> m = engine::ParseSize(a.memory);
+    if (!m.ok() || *m < (uint64_t{1} << 20)) {
+      return UsageError(absl::StrCat("bad --memory '", a.memory, "': give a size like 256M or 4G (at least 1M)"),
+                        cmd);
+    }
+    mo.memory = *m;
+  }
+  return kExitOk;
+}
+
+std::string MergeSummary(const engine::RunStats& s, size_t tallies, double seconds) {
+  std::string out = absl::StrCat("logtally: ", Thousands(tallies), tallies == 1 ? " tally: " : " tallies: ",
+                                 Thousands(s.lines), " lines (", Thousands(s.records), " netfilter records, ",
+                                 Thousands(s.other), " other lines): ", Thousands(s.counted), " counted in ",
+                                 Thousands(s.groups), " groups, ", Thousands(s.filtered), " filtered out");
+  if (s.uncounted_other > 0) {
+    absl::StrAppend(&out, ", ", Thousands(s.uncounted_other), " other lines not counted");
+  }
+  absl::StrAppend(&out, "; merged in ", absl::StrFormat("%.2f", seconds), " s");
+  return out;
+}
+
+int RunMergeCommand(const CommonArgs& a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  engine::MergeOptions mo;
+  if (int rc = MergeOptionsFrom(a, "merge", mo); rc != kExitOk) return rc;
+  absl::StatusOr<engine::OutputFormat> format = engine::ParseOutputFormat(a.format);
+  if (!format.ok()) return UsageError(std::string(format.status().message()), "merge");
+  std::vector<std::unique_ptr<engine::TallyFile>> tallies;
+  if (int rc = OpenTallies(a.tallies, "merge", tallies); rc != kExitOk) return rc;
+  engine::TallyMeta meta;
+  absl::StatusOr<engine::Narrowing> narrowing = engine::PlanNarrowing(tallies[0]->meta(), a.key, a.where, &meta);
+  if (!narrowing.ok()) return UsageError(std::string(narrowing.status().message()), "merge");
+  mo.narrowing = &*narrowing;
+  absl::StatusOr<std::optional<io::OutputFile>> save = OpenSave(a);
+  if (!save.ok()) {
+    if (absl::IsInvalidArgument(save.status())) return UsageError(std::string(save.status().message()), "merge");
+    return Fail(save.status(), a, nullptr);
+  }
+  const bool print = !save->has_value() || a.table_asked;
+  std::optional<io::OutputFile> out;
+  if (print) {
+    absl::StatusOr<io::OutputFile> o = io::OutputFile::Open(a.output);
+    if (!o.ok()) return Fail(o.status(), a, nullptr);
+    out.emplace(std::move(*o));
+  }
+  std::unique_ptr<engine::TallyWriter> tally;
+  if (save->has_value()) {
+    tally = std::make_unique<engine::TallyWriter>(a.temp_dir.empty() ? engine::DefaultTempDir() : a.temp_dir);
+    mo.save = tally.get();
+  }
+  engine::WriteOptions wopt;
+  wopt.format = *format;
+  wopt.percent = a.percent;
+  wopt.columns = meta.key;
+  std::optional<WriterSink> table;
+  DiscardSink discard;
+  if (out) table.emplace(wopt, *out);
+  std::vector<const engine::TallyFile*> files;
+  for (const auto& t : tallies) files.push_back(t.get());
+  engine::MergeResult result =
+      engine::MergeTallies(files, mo, table ? static_cast<engine::RowSink&>(*table) : discard);
+  if (!result.fatal.ok()) {
+    std::fprintf(stderr, "logtally: %s\n", std::string(result.fatal.message()).c_str());
+    return kExitError;
+  }
+  absl::Status ws = table ? table->Finish() : absl::OkStatus();
+  if (ws.ok() && tally != nullptr) {
+    meta.written_by = absl::StrCat("logtally ", kVersion);
+    meta.tallies = 0;
+    meta.inputs.clear();
+    for (const auto& t : tallies) {
+      meta.tallies += t->meta().tallies;
+      meta.inputs.insert(meta.inputs.end(), t->meta().inputs.begin(), t->meta().inputs.end());
+    }
+    meta.totals = engine::TotalsOf(result.stats);
+    meta.has_span = result.stats.has_span;
+    meta.first = result.stats.first;
+    meta.last = result.stats.last;
+    ws = tally->Write(std::move(meta), **save);
+    if (ws.ok()) ws = (*save)->Commit();
+  }
+  if (ws.ok() && out) ws = out->Commit();
+  if (!ws.ok()) return Fail(ws, a, nullptr);
+  if (!a.quiet) {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "%s\n", MergeSummary(result.stats, tallies.size(), secs).c_str());
+  }
+  return kExitOk;
+}
+
+int RunDiffCommand(const CommonArgs& a) {
+  engine::MergeOptions mo;
+  if (int rc = MergeOptionsFrom(a, "diff", mo); rc != kExitOk) return rc;
+  absl::StatusOr<engine::OutputFormat> format = engine::ParseOutputFormat(a.format);
+  if (!format.ok()) return UsageError(std::string(format.status().message()), "diff");
+  if (a.tallies.size() != 2) return UsageError("diff compares two tallies: OLD NEW", "diff");
+  std::vector<std::unique_ptr<engine::TallyFile>> tallies;
+  if (int rc = OpenTallies(a.tallies, "diff", tallies); rc != kExitOk) return rc;
+  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output);
+  if (!out.ok()) return Fail(out.status(), a, nullptr);
+  engine::WriteOptions wopt;
+  wopt.format = *format;
+  wopt.diff = true;
+  wopt.columns = tallies[0]->meta().key;
+  WriterSink table(wopt, *out);
+  engine::DiffResult result = engine::DiffTallies(*tallies[0], *tallies[1], mo, table);
+  if (!result.fatal.ok()) {
+    std::fprintf(stderr, "logtally: %s\n", std::string(result.fatal.message()).c_str());
+    return kExitError;
+  }
+  absl::Status ws = table.Finish();
+  if (ws.ok()) ws = out->Commit();
+  if (!ws.ok()) return Fail(ws, a, nullptr);
+  if (!a.quiet) {
+    const engine::TallyTotals& o = tallies[0]->meta().totals;
+    const engine::TallyTotals& n = tallies[1]->meta().totals;
+    std::fprintf(stderr,
+                 "logtally: %s new, %s gone, %s changed, %s unchanged groups; counted %s in %s, %s in %s\n",
+                 Thousands(result.added).c_str(), Thousands(result.gone).c_str(), Thousands(result.changed).c_str(),
+                 Thousands(result.unchanged).c_str(), Thousands(o.counted).c_str(), tallies[0]->path().c_str(),
+                 Thousands(n.counted).c_str(), tallies[1]->path().c_str());
+  }
+  return kExitOk;
+}
+
 // The service breakdown: one row per category (the table's categories even
 // when nothing matched them), with its count and share, then the total.
 int RunServicesCommand(const CommonArgs& a) {
@@ -662,6 +850,52 @@ int Main(int argc, char** argv) {
       ->type_name("FILE");
   count->footer(std::string(kKeysHelp) + kCountFooter);
 
+  CLI::App* merge = app.add_subcommand("merge", "Add up tallies of one query; print or save the result.");
+  merge->add_option("-k,--by", a.key, "A coarser key: some of the saved columns (or day from hour)")
+      ->type_name("FIELDS");
+  merge->add_option("-w,--where", a.where, "Keep only groups whose saved columns match COND (repeatable)")
+      ->allow_extra_args(false)
+      ->type_name("COND");
+  merge->add_option("-n,--top", a.top, "Only the N most frequent groups")
+      ->check(CLI::Range(size_t{1}, std::numeric_limits<size_t>::max()))
+      ->type_name("N");
+  merge->add_option("-f,--format", a.format, "text (default), tsv, csv, json or ndjson")->type_name("FORMAT");
+  merge->add_option("-o,--output", a.output, "Write to FILE atomically (default: standard output)")
+      ->type_name("FILE");
+  merge->add_flag("--percent", a.percent, "Add each group's share of the counted lines");
+  merge->add_option("--save", a.save, "Keep the sum as a tally FILE; alone, it prints no table")
+      ->type_name("FILE");
+  merge->add_option("-j,--threads", a.threads, "Worker threads (default: all cores)")
+      ->check(CLI::Range(size_t{1}, size_t{1024}))
+      ->type_name("N");
+  merge->add_option("--memory", a.memory, "Memory budget, e.g. 512M (default: a quarter of RAM)")
+      ->type_name("SIZE");
+  merge->add_option("--temp-dir", a.temp_dir, "Directory for temporary files (default: $TMPDIR or /tmp)")
+      ->type_name("DIR");
+  merge->add_flag("-q,--quiet", a.quiet, "No summary on standard error");
+  merge->add_option("TALLY", a.tallies, "Tally files written by count --save or merge --save")
+      ->required()
+      ->type_name("TALLY");
+  merge->footer(kMergeFooter);
+
+  CLI::App* diff = app.add_subcommand("diff", "Groups new, gone or changed most between two tallies.");
+  diff->add_option("-n,--top", a.top, "Only the N largest changes")
+      ->check(CLI::Range(size_t{1}, std::numeric_limits<size_t>::max()))
+      ->type_name("N");
+  diff->add_option("-f,--format", a.format, "text (default), tsv, csv, json or ndjson")->type_name("FORMAT");
+  diff->add_option("-o,--output", a.output, "Write to FILE atomically (default: standard output)")
+      ->type_name("FILE");
+  diff->add_option("-j,--threads", a.threads, "Worker threads (default: all cores)")
+      ->check(CLI::Range(size_t{1}, size_t{1024}))
+      ->type_name("N");
+  diff->add_option("--memory", a.memory, "Memory budget, e.g. 512M (default: a quarter of RAM)")
+      ->type_name("SIZE");
+  diff->add_option("--temp-dir", a.temp_dir, "Directory for temporary files (default: $TMPDIR or /tmp)")
+      ->type_name("DIR");
+  diff->add_flag("-q,--quiet", a.quiet, "No summary on standard error");
+  diff->add_option("TALLY", a.tallies, "OLD NEW: two tallies of the same query")->required()->type_name("TALLY");
+  diff->footer(kDiffFooter);
+
   CLI::App* services = app.add_subcommand("services", "The service breakdown: counts and shares per category.");
   AddCommonOptions(services, a, false, true);
   services->footer(kServicesFooter);
@@ -687,7 +921,7 @@ int Main(int argc, char** argv) {
     for (CLI::App* sub : app.get_subcommands()) cmd = sub->get_name();
     return UsageError(e.what(), cmd);
   }
-  for (CLI::App* cmd : {count}) {
+  for (CLI::App* cmd : {count, merge}) {
     if (cmd->parsed()) {
       for (const char* opt : {"-o", "-f", "-n", "--percent"}) {
         if (cmd->get_option(opt)->count() > 0) a.table_asked = true;
@@ -695,6 +929,8 @@ int Main(int argc, char** argv) {
     }
   }
   if (count->parsed()) return RunCountCommand(a);
+  if (merge->parsed()) return RunMergeCommand(a);
+  if (diff->parsed()) return RunDiffCommand(a);
   if (services->parsed()) return RunServicesCommand(a);
   if (rules->parsed()) return RunRulesCommand(a);
   return UsageError("unknown command", "");

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/key.h"
 #include "engine/run_options.h"
+#include "engine/tally_merge.h"
 
 namespace logtally::engine {
 namespace {
@@ -223,6 +224,79 @@ TEST(TallyQueryTest, SameQueryNamesTheDifference) {
   b.where = {};
   s = SameQuery(a, "a", b, "b");
   EXPECT_NE(s.message().find("conditions"), std::string_view::npos) << s;
+}
+
+class CollectSink : public RowSink {
+ public:
+  absl::Status Begin(const RunStats& s) override {
+    stats = s;
+    return absl::OkStatus();
+  }
+  absl::Status Add(const Row& r) override {
+    rows.emplace_back(std::string(r.key), r.count);
+    return absl::OkStatus();
+  }
+  RunStats stats;
+  std::vector<std::pair<std::string, uint64_t>> rows;
+};
+
+// Many tallies, each a run in every partition, merged within a memory that
+// holds only a few runs' blocks at once (several passes): every group once,
+// summed, in the order of a count.
+TEST_F(TallyTest, MergeAddsUpInPasses) {
+  std::vector<std::unique_ptr<TallyFile>> files;
+  std::map<std::string, uint64_t> sum;
+  for (int t = 0; t < 9; ++t) {
+    const auto g = ManyGroups(4000, t);
+    for (const auto& [k, c] : g) sum[k] += c;
+    const std::string path = Path(absl::StrCat(t, ".tally"));
+    ASSERT_TRUE(WriteTally(path, g, SomeMeta()).ok());
+    absl::StatusOr<std::unique_ptr<TallyFile>> f = TallyFile::Open(path);
+    ASSERT_TRUE(f.ok());
+    files.push_back(std::move(*f));
+  }
+  std::vector<const TallyFile*> ptrs;
+  for (const auto& f : files) ptrs.push_back(f.get());
+  for (uint64_t memory : {uint64_t{200} << 10, uint64_t{1} << 30}) {
+    MergeOptions o;
+    o.threads = 2;
+    o.memory = memory;
+    CollectSink sink;
+    MergeResult r = MergeTallies(ptrs, o, sink);
+    ASSERT_TRUE(r.fatal.ok()) << r.fatal;
+    ASSERT_EQ(sink.rows.size(), sum.size());
+    EXPECT_EQ(sink.stats.counted, 900u);
+    std::map<std::string, uint64_t> got(sink.rows.begin(), sink.rows.end());
+    EXPECT_EQ(got, sum);
+    for (size_t i = 1; i < sink.rows.size(); ++i) {
+      ASSERT_GE(sink.rows[i - 1].second, sink.rows[i].second) << "count order, memory " << memory;
+    }
+  }
+}
+
+TEST_F(TallyTest, DiffListsNewGoneAndChanged) {
+  std::map<std::string, uint64_t> a = {{KeyOf({"1.1.1.1", "53"}), 10}, {KeyOf({"8.8.8.8", "53"}), 50},
+                                       {KeyOf({"9.9.9.9", "53"}), 5}};
+  std::map<std::string, uint64_t> b = {{KeyOf({"1.1.1.1", "53"}), 10}, {KeyOf({"9.9.9.9", "53"}), 8},
+                                       {KeyOf({"4.4.4.4", "53"}), 20}};
+  ASSERT_TRUE(WriteTally(Path("a.tally"), a, SomeMeta()).ok());
+  ASSERT_TRUE(WriteTally(Path("b.tally"), b, SomeMeta()).ok());
+  auto fa = TallyFile::Open(dir_ + "/a.tally");
+  auto fb = TallyFile::Open(dir_ + "/b.tally");
+  ASSERT_TRUE(fa.ok() && fb.ok());
+  CollectSink sink;
+  DiffResult r = DiffTallies(**fa, **fb, MergeOptions{}, sink);
+  ASSERT_TRUE(r.fatal.ok()) << r.fatal;
+  EXPECT_EQ(r.added, 1u);
+  EXPECT_EQ(r.gone, 1u);
+  EXPECT_EQ(r.changed, 1u);
+  EXPECT_EQ(r.unchanged, 1u);
+  // The key carries the old and the new count; the row's count is the change.
+  std::vector<std::pair<std::string, uint64_t>> want = {
+      {KeyOf({"8.8.8.8", "53", "50", "0"}), 50},
+      {KeyOf({"4.4.4.4", "53", "0", "20"}), 20},
+      {KeyOf({"9.9.9.9", "53", "5", "8"}), 3}};
+  EXPECT_EQ(sink.rows, want);
 }
 
 }  // namespace
