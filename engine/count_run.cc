@@ -166,6 +166,12 @@ RunResult RunCount(const Query& query, const std::vector<io::InputSpec>& inputs,
     if (!sunk.errors[i].ok()) result.errors.push_back(std::move(sunk.errors[i]));
   }
   result.inputs = std::move(sunk.inputs);
+  if (options.all_or_nothing && !result.errors.empty()) {
+    result.fatal = absl::Status(result.errors.front().code(),
+                                "nothing was written and the state is unchanged: with --state, a run "
+                                "counts all its inputs or none");
+    return result;
+  }
 
   // Combine and finalize.
   result.fatal = GoesExternal(sunk, spiller, budget)

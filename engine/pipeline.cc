@@ -145,11 +145,14 @@ class RangeChunker final : public io::Chunker {
         report_.head.append(data.substr(0, kEdgeBytes - report_.head.size()));
       }
       if (chunk.offset + data.size() <= range_.skip) {
+        if (edges_) KeepTail(report_.tail, data);
         inner_->Recycle(chunk);
         continue;
       }
       if (chunk.offset < range_.skip) {
-        data.remove_prefix(static_cast<size_t>(range_.skip - chunk.offset));
+        const size_t skipped = static_cast<size_t>(range_.skip - chunk.offset);
+        if (edges_) KeepTail(report_.tail, data.substr(0, skipped));
+        data.remove_prefix(skipped);
         chunk.offset = range_.skip;
       }
       if (range_.whole_lines && !data.empty() && data.back() != '\n') {
@@ -382,8 +385,9 @@ void SinkRun::CountBlocks(io::OpenedInput& opened, size_t idx, const InputRange&
   report.raw_read = report.start + read_bytes.load();
   report.decoded = read_bytes.load();
   if (options_.fingerprints) {
-    const uint64_t n = std::min<uint64_t>(report.decoded, kEdgeBytes);
-    report.tail = ReadEdge(fd, report.start + report.decoded - n, static_cast<size_t>(n));
+    const uint64_t end = report.start + report.decoded;
+    const uint64_t n = std::min<uint64_t>(end, kEdgeBytes);
+    report.tail = ReadEdge(fd, end - n, static_cast<size_t>(n));
   }
   if (!read_error.ok()) {
     result_.errors[idx] = absl::Status(read_error.code(),

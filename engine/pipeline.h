@@ -81,7 +81,7 @@ struct InputReport {
   uint64_t decoded = 0;   // decoded bytes counted after `start`
   uint64_t held = 0;      // bytes of an unterminated last line left uncounted
   std::string head;       // the first kEdgeBytes decoded bytes (from offset 0)
-  std::string tail;       // the last kEdgeBytes of the bytes counted
+  std::string tail;       // the last kEdgeBytes before the end of what was counted
   absl::Status error;     // why it was not read to its end (set by RunCount)
 };
 

@@ -49,6 +49,10 @@ struct RunOptions {
   const std::vector<InputRange>* ranges = nullptr;
   // Keep each input's first and last decoded bytes (InputReport).
   bool fingerprints = false;
+  // An input that cannot be read fails the whole run (RunResult::fatal)
+  // before any row is handed on: a run that remembers how far it counted
+  // (count --state) counts all its inputs or none.
+  bool all_or_nothing = false;
 };
 
 // Parses "256M", "1G", "512K", "1000000" (bytes); binary units.

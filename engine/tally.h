@@ -91,6 +91,7 @@ struct TallyMeta {
   TallyTotals totals;
   bool has_span = false;
   int64_t first = 0, last = 0;  // the counted records' earliest and latest TIME, epoch seconds
+  std::string run;  // count --state: the run that wrote it (16 hex digits); empty otherwise
 };
 
 // The parameters of `q` that change what its keys and conditions yield:
