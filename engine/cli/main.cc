@@ -34,6 +34,7 @@
 #include "engine/simd/kernels.h"
 #include "engine/rules.h"
 #include "engine/services.h"
+#include "engine/state.h"
 #include "engine/tally.h"
 #include "engine/tally_merge.h"
 #include "engine/key.h"
@@ -184,6 +185,17 @@ Examples:
   logtally count -k SRC/24 --percent -n 10 /var/log/ufw.log
   zcat fw.log.2.gz | logtally count -k SRC -w SRC=192.168.0.0/16 -
   logtally count -k '$5' app.log        # like awk '{print $5}' | sort | uniq -c | sort -rn
+  logtally count -k DST,DPT,PROTO --save mon.tally fw.log      # a tally for merge and diff
+  logtally count -k DST,DPT,PROTO --state /var/lib/logtally/fw --save $(date +%F).tally /var/log/fw.log*
+
+--state DIR counts only what the inputs gained since the last run with DIR:
+lines appended since, and rotated files (renamed, compressed, dated or
+copy-truncated) recognised by their content, never a line twice; a log that
+shrank or changed is counted from the start, with a warning. An unfinished
+last line waits for the next run. If an input cannot be read, nothing is
+written and the state stays as it was. The state is updated after the table
+and the tally are written; a run stopped in between is finished or undone by
+the next one.
 
 Exit status: 0 success; 2 usage error, or an input that could not be read
 (the other inputs are still counted and printed), or the output could not be
@@ -291,6 +303,8 @@ struct CommonArgs {
   std::string input = "auto";
   // count --save, merge
   std::string save;
+  // count --state
+  std::string state;
   // Whether the table was asked for (-o, -f, -n or --percent given): with
   // --save, it is printed only then.
   bool table_asked = false;
@@ -545,10 +559,89 @@ absl::StatusOr<std::optional<io::OutputFile>> OpenSave(const CommonArgs& a) {
   return std::optional<io::OutputFile>(std::move(*f));
 }
 
+// count --state: the state directory, opened and locked, and what is new in
+// each input. The inputs to count replace p.inputs; `all` keeps them all.
+struct StateRun {
+  std::unique_ptr<engine::StateDir> dir;
+  std::vector<io::InputSpec> all;
+  std::vector<engine::InputPlan> plans;
+  std::vector<engine::InputRange> ranges;  // per input counted
+  std::vector<int> counted;                // per input in `all`: its index among those counted, or -1
+};
+
+int PrepareState(const CommonArgs& a, Prepared& p, StateRun& st) {
+  if (!p.inputs.errors.empty()) {
+    for (const absl::Status& e : p.inputs.errors) {
+      std::fprintf(stderr, "logtally: %s\n", std::string(e.message()).c_str());
+    }
+    std::fprintf(stderr, "logtally: nothing was counted: with --state, a run counts all its inputs or none\n");
+    return kExitError;
+  }
+  std::vector<std::string> notes;
+  absl::StatusOr<std::unique_ptr<engine::StateDir>> dir = engine::StateDir::Open(a.state, &notes);
+  if (!dir.ok()) return Fail(dir.status(), a, nullptr);
+  st.dir = std::move(*dir);
+  for (const std::string& n : notes) std::fprintf(stderr, "logtally: %s\n", n.c_str());
+  if (const engine::CountState* old = st.dir->state(); old != nullptr) {
+    engine::TallyMeta now;
+    now.key = p.query->column_names();
+    now.where = a.where;
+    now.params = engine::TallyParams(*p.query, p.run, p.services_id);
+    absl::Status same = engine::SameQuery(old->query, absl::StrCat("state ", a.state), now, "this run");
+    if (!same.ok()) {
+      return UsageError(absl::StrCat(same.message(), ": a state follows one query; use another directory"),
+                        "count");
+    }
+  }
+  std::vector<std::string> warnings;
+  absl::StatusOr<std::vector<engine::InputPlan>> plans =
+      engine::PlanInputs(st.dir->state(), p.inputs.inputs, p.run.stream_chunk_size, &warnings);
+  if (!plans.ok()) {
+    if (absl::IsInvalidArgument(plans.status())) return UsageError(std::string(plans.status().message()), "count");
+    return Fail(plans.status(), a, nullptr);
+  }
+  for (const std::string& w : warnings) std::fprintf(stderr, "logtally: warning: %s\n", w.c_str());
+  st.plans = std::move(*plans);
+  st.all = p.inputs.inputs;
+  p.inputs.inputs.clear();
+  for (size_t i = 0; i < st.all.size(); ++i) {
+    if (!st.plans[i].count) {
+      st.counted.push_back(-1);
+      continue;
+    }
+    st.counted.push_back(static_cast<int>(p.inputs.inputs.size()));
+    p.inputs.inputs.push_back(st.all[i]);
+    st.ranges.push_back(st.plans[i].range);
+  }
+  p.run.ranges = &st.ranges;
+  p.run.all_or_nothing = true;
+  p.run.fingerprints = true;
+  return kExitOk;
+}
+
+// A run's name in its tally and its state: its time, process and address
+// hashed, distinct from any other run's.
+std::string RunId() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch().count();
+  std::string seed = absl::StrCat(now, "/", ::getpid(), "/", reinterpret_cast<uintptr_t>(&now));
+  return io::HashHex(io::Xxh64(seed));
+}
+
+std::string Absolute(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[4096];
+  if (::getcwd(cwd, sizeof cwd) == nullptr) return path;
+  return absl::StrCat(cwd, "/", path);
+}
+
 int RunCountCommand(const CommonArgs& a) {
   Prepared p;
   std::string key = a.key.empty() ? "line" : a.key;
   if (int rc = Prepare(a, "count", key, p); rc != kExitOk) return rc;
+  StateRun state;
+  if (!a.state.empty()) {
+    if (int rc = PrepareState(a, p, state); rc != kExitOk) return rc;
+  }
   absl::StatusOr<std::optional<io::OutputFile>> save = OpenSave(a);
   if (!save.ok()) {
     if (absl::IsInvalidArgument(save.status())) return UsageError(std::string(save.status().message()), "count");
@@ -583,11 +676,34 @@ int RunCountCommand(const CommonArgs& a) {
   // Without a complete result nothing is committed: an -o target is left as it was.
   if (!result.fatal.ok()) return Fail(result.fatal, a, &result);
   absl::Status ws = table ? table->Finish() : absl::OkStatus();
+  if (state.dir == nullptr) {
+    if (ws.ok() && tally != nullptr) {
+      ws = tally->Write(CountMeta(p, a, result), **save);
+      if (ws.ok()) ws = (*save)->Commit();
+    }
+    return Conclude(ws, out ? &*out : nullptr, a, result, status);
+  }
+  // With --state: the table, then the pending state naming the run and its
+  // tally, then the tally, then the state. Stopped anywhere, the next run
+  // finds either no trace of this one or a tally it names (StateDir::Open).
+  if (ws.ok() && out) ws = out->Commit();
+  const std::string run = RunId();
+  engine::TallyMeta meta = CountMeta(p, a, result);
+  meta.run = run;
+  if (ws.ok()) {
+    engine::TallyMeta query = meta;
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    engine::CountState next = engine::NextState(state.dir->state(), query, state.all, state.plans, state.counted,
+                                                result.inputs, now);
+    ws = state.dir->Prepare(next, run, tally != nullptr ? Absolute(a.save) : std::string());
+  }
   if (ws.ok() && tally != nullptr) {
-    ws = tally->Write(CountMeta(p, a, result), **save);
+    ws = tally->Write(meta, **save);
     if (ws.ok()) ws = (*save)->Commit();
   }
-  return Conclude(ws, out ? &*out : nullptr, a, result, status);
+  if (ws.ok()) ws = state.dir->Commit();
+  return Conclude(ws, nullptr, a, result, status);
 }
 
 // ---- merge and diff ---------------------------------------------------------
@@ -848,6 +964,10 @@ int Main(int argc, char** argv) {
   count->add_option("--save", a.save,
                     "Also keep the counts in a tally FILE (for merge and diff); alone, it prints no table")
       ->type_name("FILE");
+  count->add_option("--state", a.state,
+                    "Count only what the inputs gained since the last run with this state DIR "
+                    "(appended lines, rotated files recognised by content)")
+      ->type_name("DIR");
   count->footer(std::string(kKeysHelp) + kCountFooter);
 
   CLI::App* merge = app.add_subcommand("merge", "Add up tallies of one query; print or save the result.");
