@@ -348,6 +348,13 @@ struct Prepared {
   engine::RunOptions run;
   io::ExpandedPaths inputs;
   engine::OutputFormat format = engine::OutputFormat::kText;
+
+  // What -o must not overwrite.
+  std::vector<std::string> input_paths() const {
+    std::vector<std::string> paths;
+    for (const io::InputSpec& in : inputs.inputs) paths.push_back(in.path);
+    return paths;
+  }
 };
 
 int Prepare(const CommonArgs& a, const std::string& cmd, const std::string& key, Prepared& p) {
@@ -470,7 +477,7 @@ int RunCountCommand(const CommonArgs& a) {
   std::string key = a.key.empty() ? "line" : a.key;
   if (int rc = Prepare(a, "count", key, p); rc != kExitOk) return rc;
   // Open the output first: a bad -o path should fail before the work.
-  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output);
+  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output, p.input_paths());
   if (!out.ok()) return Fail(out.status(), a, nullptr);
   engine::WriteOptions wopt;
   wopt.format = p.format;
@@ -489,7 +496,7 @@ int RunCountCommand(const CommonArgs& a) {
 int RunServicesCommand(const CommonArgs& a) {
   Prepared p;
   if (int rc = Prepare(a, "services", "service", p); rc != kExitOk) return rc;
-  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output);
+  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output, p.input_paths());
   if (!out.ok()) return Fail(out.status(), a, nullptr);
   CollectSink collected;
   engine::RunResult result;
@@ -568,7 +575,7 @@ int RunRulesCommand(const CommonArgs& a) {
   CommonArgs counted = a;
   counted.top = 0;  // -n applies to the folded groups
   if (int rc = Prepare(counted, "rules", key + ",TIME", p); rc != kExitOk) return rc;
-  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output);
+  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output, p.input_paths());
   if (!out.ok()) return Fail(out.status(), a, nullptr);
   CollectSink collected;
   engine::RunResult result;
@@ -631,7 +638,7 @@ int RunRulesCommand(const CommonArgs& a) {
   }
   absl::Status ws = out->Write(scripts->apply);
   if (ws.ok() && !a.output.empty() && a.output != "-") {
-    absl::StatusOr<io::OutputFile> rev = io::OutputFile::Open(a.output + ".revert");
+    absl::StatusOr<io::OutputFile> rev = io::OutputFile::Open(a.output + ".revert", p.input_paths());
     ws = rev.ok() ? rev->Write(scripts->revert) : rev.status();
     if (ws.ok()) ws = rev->Commit();
   }
