@@ -3,6 +3,7 @@
 // 2 usage error or any input/output error (results of good inputs are still
 // written).
 #include <malloc.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -658,6 +659,13 @@ int Main(int argc, char** argv) {
   // 2 MiB and more bypass malloc (BigAlloc) and use huge pages.
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  // Counting beyond --memory keeps temporary files open; the usual soft
+  // limit of 1024 descriptors is a convention, the hard limit is the rule.
+  struct rlimit files {};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   CLI::App app{"logtally: exact, fast frequency tables from firewall (netfilter) and other line logs.",
                "logtally"};
   app.set_version_flag("-V,--version", VersionText());
