@@ -3,7 +3,8 @@
 (directly, through a symbolic or hard link, or as standard input) is refused
 and the log left untouched; a run killed at any moment, by any signal,
 leaves no temporary file beside the target and the old target whole; a
-replaced file keeps its mode, owner and group. Prints 'N passed, M failed'.
+replaced file keeps its mode, owner and group; a CSV cell that a spreadsheet
+would run as a formula is written as text. Prints 'N passed, M failed'.
 """
 import argparse
 import hashlib
@@ -129,6 +130,25 @@ def keeps_owner(lt, tmp):
         check("and holds the new result", f.read().split() == ["1", "53"], "")
 
 
+def csv_cells(lt, tmp):
+    log = os.path.join(tmp, "prefixes.log")
+    prefixes = ["=HYPERLINK(\"http://x\")", "+cmd", "@SUM(A1)", "-2+3", "-x", "-", "-5", "-0.25",
+                "ACCEPT"]
+    full = "2001:0db8:0000:0000:0000:0000:0000:0001"  # as the kernel's LOG target writes it
+    with open(log, "w") as f:
+        for p in prefixes:
+            f.write(f"Mar  9 10:00:00 gw kernel: {p} IN=eth0 OUT= SRC={full} DST=10.0.0.1 PROTO=TCP\n")
+    rc, out, err = run([lt, "count", "-k", "PREFIX,SRC", "-f", "csv", log])
+    import csv, io
+    cells = {row[0]: row[1] for row in csv.reader(io.StringIO(out.decode()))}
+    for p in ["=HYPERLINK(\"http://x\")", "+cmd", "@SUM(A1)", "-2+3", "-x"]:
+        check(f"csv: a formula cell {p!r} is written as text", ("'" + p) in cells, sorted(cells))
+    for p in ["-", "-5", "-0.25", "ACCEPT"]:
+        check(f"csv: {p!r} is written as it is", p in cells, sorted(cells))
+    check("csv: an address stays as it is", all(v in (full, "SRC") for v in cells.values()),
+          cells)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--logtally", required=True)
@@ -139,6 +159,7 @@ def main():
         output_is_input(args.logtally, tmp)
         kills(args.logtally, args.gen, tmp, args.kills)
         keeps_owner(args.logtally, tmp)
+        csv_cells(args.logtally, tmp)
     return summary()
 
 
