@@ -137,8 +137,10 @@ class SinkRun {
     workers_.ParallelFor(inputs_.size(), [&](size_t idx) {
       if (spiller_.failed) return;
       absl::StatusOr<io::OpenedInput> opened =
-          io::OpenInput(inputs_[idx], options_.chunk_size, options_.map_files, /*plain_blocks=*/true,
-                        options_.stream_chunk_size);
+          io::OpenInput(inputs_[idx], {.chunk_size = options_.chunk_size,
+                                       .map_plain = options_.map_files,
+                                       .plain_blocks = true,
+                                       .stream_chunk_size = options_.stream_chunk_size});
       if (!opened.ok()) {
         result_.errors[idx] = opened.status();
       } else if (opened->blocks != nullptr) {
