@@ -199,8 +199,8 @@ void SinkRun::CountBlocks(io::OpenedInput& opened, size_t idx) {
   if (json < 0) {
     absl::StatusOr<std::string> first = blocks.FirstNonBlankLine();
     if (!first.ok()) {
-      result_.errors[idx] = absl::Status(first.status().code(),
-                                 absl::StrCat(first.status().message(), "; no lines were counted"));
+      result_.errors[idx] = absl::Status(
+          first.status().code(), absl::StrCat(first.status().message(), "; no lines were counted"));
       return;
     }
     json = LooksLikeJsonLine(*first) ? 1 : 0;
@@ -240,8 +240,8 @@ void SinkRun::CountBlocks(io::OpenedInput& opened, size_t idx) {
   raw_bytes_ += read_bytes.load();
   if (!read_error.ok()) {
     result_.errors[idx] = absl::Status(read_error.code(),
-                               absl::StrCat(read_error.message(), "; the ", lines_done.load(),
-                                            " complete lines before it were counted"));
+                                       absl::StrCat(read_error.message(), "; the ", lines_done.load(),
+                                                    " complete lines before it were counted"));
   }
 }
 
