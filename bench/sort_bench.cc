@@ -6,6 +6,7 @@
 
 #include "benchmark/benchmark.h"
 #include "engine/count_run.h"
+#include "engine/key.h"
 #include "engine/query.h"
 
 namespace logtally::bench {

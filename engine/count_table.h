@@ -1,6 +1,7 @@
 // Counting groups: thread-local hash tables split into partitions by the key
 // hash's high bits (DuckDB's radix-partitioned aggregation), and the merge of
-// one partition across threads.
+// one partition across threads (MergePartition). No threads are started here:
+// the callers run one partition per task.
 //
 // One 64-bit hash does three jobs: its top kPartitionBits bits pick the
 // partition, its low bits pick the slot, and the whole value is stored as a
@@ -20,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/arena.h"
 #include "io/big_alloc.h"
 
 namespace logtally::engine {
@@ -28,9 +30,10 @@ using io::BigAlloc;
 using io::BigFree;
 
 // Tuning constants, each with its reason.
-// 64 partitions: enough to keep both cores busy in the merge with room for
-// skew, few enough that a partition's table of a low-cardinality key stays
-// tiny and a per-partition spill file (later) is not too small.
+// 64 partitions: enough tasks to keep every core busy in the combine step,
+// with room for skew; few enough that a partition's table of a
+// low-cardinality key stays tiny and a per-partition spill file is not too
+// small.
 inline constexpr int kPartitionBits = 6;
 inline constexpr size_t kPartitions = size_t{1} << kPartitionBits;
 // A new partition starts with 16 slots (512 bytes); most keys of a
@@ -39,56 +42,7 @@ inline constexpr size_t kInitialSlots = 16;
 // Grow at 50% load: linear probing stays short (expected ~1.5 probes on a
 // hit) and the salt makes misses cheap.
 inline constexpr size_t kMaxLoadNumerator = 1, kMaxLoadDenominator = 2;
-// Arena blocks grow to 2 MiB: large enough that allocation is a pointer
-// bump and a block is one huge page; blocks start small (Arena) so a handful
-// of groups wastes nothing.
-inline constexpr size_t kArenaBlock = size_t{2} << 20;
-
 uint64_t HashBytes(const char* p, size_t n);
-
-class Arena {
- public:
-  Arena() = default;
-  Arena(Arena&& o) noexcept { *this = std::move(o); }
-  Arena& operator=(Arena&& o) noexcept {
-    if (this != &o) {
-      Clear();
-      blocks_ = std::move(o.blocks_);
-      cur_ = o.cur_;
-      left_ = o.left_;
-      used_total_ = o.used_total_;
-      allocated_ = o.allocated_;
-      next_block_ = o.next_block_;
-      block_idx_ = o.block_idx_;
-      o.blocks_.clear();
-      o.Clear();
-    }
-    return *this;
-  }
-  ~Arena() { Clear(); }
-  const char* Copy(std::string_view s);
-  // Forgets every key but keeps the blocks for reuse (no fresh pages).
-  void Reset();
-  size_t bytes_used() const { return used_total_; }
-  size_t bytes_allocated() const { return allocated_; }
-  void Clear();
-
- private:
-  struct Block {
-    char* p;
-    size_t size;
-  };
-  std::vector<Block> blocks_;
-  char* cur_ = nullptr;
-  size_t left_ = 0;
-  size_t used_total_ = 0;
-  size_t allocated_ = 0;
-  size_t next_block_ = kFirstBlock;
-  size_t block_idx_ = 0;  // the block cur_ points into
-  // Blocks start at 4 KiB and double up to kArenaBlock, so a table with a
-  // handful of groups (64 partitions' worth of display arenas) stays small.
-  static constexpr size_t kFirstBlock = size_t{4} << 10;
-};
 
 struct Entry {
   uint64_t hash = 0;
@@ -197,6 +151,13 @@ class PartitionedTable {
   HashTable parts_[kPartitions];
   Arena arena_;
 };
+
+// The combine step for one partition: merges partition `p` of every table
+// into one. The largest is taken over whole and the others are folded into
+// it (with one thread, nothing is rehashed); key bytes stay where they are,
+// in the tables' arenas, which must outlive the result. Leaves partition `p`
+// of every table empty. Partitions are independent: one task each.
+HashTable MergePartition(const std::vector<PartitionedTable*>& tables, size_t p);
 
 }  // namespace logtally::engine
 

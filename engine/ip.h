@@ -1,5 +1,5 @@
 // IPv4 and IPv6 address parsing and prefix tests, for CIDR conditions and
-// (later) address-prefix keys. Strict: an address is accepted only in a form
+// address-prefix keys (SRC/24). Strict: an address is accepted only in a form
 // the kernel's LOG target or a user would write (dotted quad; IPv6 in full or
 // compressed form, optionally ending in a dotted quad).
 #ifndef LOGTALLY_ENGINE_IP_H_

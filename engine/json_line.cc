@@ -9,6 +9,9 @@
 #include <limits>
 #include <utility>
 
+#include "engine/arena.h"
+#include "engine/ulogd.h"
+
 namespace logtally::engine {
 namespace {
 
@@ -203,167 +206,7 @@ bool ParseDigits(std::string_view s, uint64_t max, uint64_t* out) {
   return true;
 }
 
-// Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's
-// days_from_civil), so this unit needs no time zone database or libc state.
-int64_t DaysFromCivil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-int DaysInMonth(int64_t y, int m) {
-  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-  return kDays[m - 1];
-}
-
-int Digits(std::string_view s, size_t i, size_t n) {
-  int v = 0;
-  for (size_t k = 0; k < n; ++k) {
-    if (!IsDigit(s[i + k])) return -1;
-    v = v * 10 + (s[i + k] - '0');
-  }
-  return v;
-}
-
 // ---- ulogd fields ------------------------------------------------------------
-
-// How a ulogd value becomes the text the LOG target prints.
-enum class Conv : uint8_t {
-  kAsIs,
-  kProto,       // protocol number -> name, as nf_log_ipv4/ipv6 name them
-  kTrimSpaces,  // the text PREFIX is trimmed of surrounding spaces
-  kTos,         // "TOS=0x%02X" of tos & IPTOS_TOS_MASK (0x1E)
-  kPrec,        // "PREC=0x%02X" of tos & IPTOS_PREC_MASK (0xE0)
-  kMark,        // "MARK=0x%x", printed only when the mark is not 0
-};
-
-constexpr size_t kMaxUlogdKeys = 4;
-
-struct UlogdFieldDef {
-  std::string_view name;
-  Conv conv;
-  // ulogd2 JSON keys, first present wins. The JSON plugin writes a key's
-  // CIM name when it has one (src_ip, dest_ip, src_port, dest_port), the
-  // plain name otherwise; older ulogd2 versions have only the plain names.
-  std::string_view keys[kMaxUlogdKeys];
-};
-
-// From ulogd2's BASE, IFINDEX, IP2STR, HWHDR and NFLOG keys and the kernel's
-// nf_log_ipv4/nf_log_ipv6 formats. Where the kernel prints a key twice (ID=
-// of IPv4 and then of an ICMP echo; LEN= of IP and then of UDP), the first is
-// the field (docs/choices.md), so ID is ip.id, and only IPv6 (which has no
-// IP ID) shows the ICMPv6 echo id. LEN is the IP total length; for IPv6 the
-// kernel prints payload + 40, which is raw.pktlen. Flags (DF, SYN, ...) are
-// not key=value fields. TCP SEQ=/ACK= need --log-tcp-sequence and are left
-// out; tcp.seq is still reachable as a path.
-constexpr UlogdFieldDef kUlogdFields[] = {
-    {"SRC", Conv::kAsIs, {"src_ip", "ip.saddr.str"}},
-    {"DST", Conv::kAsIs, {"dest_ip", "ip.daddr.str"}},
-    {"SPT", Conv::kAsIs, {"src_port", "tcp.sport", "udp.sport", "sctp.sport"}},
-    {"DPT", Conv::kAsIs, {"dest_port", "tcp.dport", "udp.dport", "sctp.dport"}},
-    {"PROTO", Conv::kProto, {"ip.protocol", "ip6.nexthdr"}},
-    {"PREFIX", Conv::kTrimSpaces, {"oob.prefix"}},
-    {"IN", Conv::kAsIs, {"oob.in"}},
-    {"OUT", Conv::kAsIs, {"oob.out"}},
-    {"MAC", Conv::kAsIs, {"mac.str"}},
-    {"LEN", Conv::kAsIs, {"ip.totlen", "raw.pktlen"}},
-    {"TTL", Conv::kAsIs, {"ip.ttl"}},
-    {"ID", Conv::kAsIs, {"ip.id", "icmpv6.echoid"}},
-    {"TOS", Conv::kTos, {"ip.tos"}},
-    {"PREC", Conv::kPrec, {"ip.tos"}},
-    {"TC", Conv::kAsIs, {"ip6.priority"}},  // ulogd2 stores the whole traffic class there
-    {"HOPLIMIT", Conv::kAsIs, {"ip6.hoplimit"}},
-    {"FLOWLBL", Conv::kAsIs, {"ip6.flowlabel"}},
-    {"TYPE", Conv::kAsIs, {"icmp.type", "icmpv6.type"}},
-    {"CODE", Conv::kAsIs, {"icmp.code", "icmpv6.code"}},
-    {"SEQ", Conv::kAsIs, {"icmp.echoseq", "icmpv6.echoseq"}},
-    {"MTU", Conv::kAsIs, {"icmp.fragmtu"}},
-    {"WINDOW", Conv::kAsIs, {"tcp.window"}},
-    {"URGP", Conv::kAsIs, {"tcp.urgp"}},
-    {"MARK", Conv::kMark, {"oob.mark"}},
-    {"UID", Conv::kAsIs, {"oob.uid"}},
-    {"GID", Conv::kAsIs, {"oob.gid"}},
-    // The JSON plugin's own field; "@timestamp" in its eventv1 mode.
-    {"TIME", Conv::kAsIs, {"timestamp", "@timestamp"}},
-};
-
-// The names nf_log prints for PROTO=. ICMPv6 is named only by the IPv6
-// logger, but IPv4 packets of protocol 58 are rare enough not to look up
-// oob.family for them.
-std::string_view ProtocolName(uint64_t p) {
-  switch (p) {
-    case 1:
-      return "ICMP";
-    case 6:
-      return "TCP";
-    case 17:
-      return "UDP";
-    case 50:
-      return "ESP";
-    case 51:
-      return "AH";
-    case 58:
-      return "ICMPv6";
-    case 136:
-      return "UDPLITE";
-    default:
-      return {};
-  }
-}
-
-// ---- Arena -------------------------------------------------------------------
-
-// Bytes that live until the next line: blocks are reused from line to line
-// and never move, so views handed out earlier in a line stay valid when a
-// later call (or a re-walk) needs more room.
-class Arena {
- public:
-  // The first block up front, so that the first line with an escaped string
-  // does not allocate either.
-  Arena() {
-    blocks_.reserve(4);
-    blocks_.push_back(Block{std::unique_ptr<char[]>(new char[kArenaBlockBytes]), kArenaBlockBytes});
-  }
-
-  char* Alloc(size_t n) {
-    while (cur_ < blocks_.size()) {
-      Block& b = blocks_[cur_];
-      if (b.size - used_ >= n) {
-        char* p = b.data.get() + used_;
-        used_ += n;
-        return p;
-      }
-      ++cur_;
-      used_ = 0;
-    }
-    size_t size = std::max(n, kArenaBlockBytes);
-    blocks_.push_back(Block{std::unique_ptr<char[]>(new char[size]), size});
-    used_ = n;
-    return blocks_.back().data.get();
-  }
-  void Reset() {
-    cur_ = 0;
-    used_ = 0;
-  }
-  // Drops the blocks a huge line needed.
-  void Trim() {
-    Reset();
-    std::erase_if(blocks_, [](const Block& b) { return b.size > kArenaBlockBytes; });
-  }
-
- private:
-  struct Block {
-    std::unique_ptr<char[]> data;
-    size_t size;
-  };
-  std::vector<Block> blocks_;
-  size_t cur_ = 0;
-  size_t used_ = 0;
-};
 
 }  // namespace
 
@@ -522,11 +365,10 @@ struct JsonLine::Impl {
     UlogdQuery q;
     q.name = std::string(name);
     size_t slots_before = slots.size();
-    for (const UlogdFieldDef& def : kUlogdFields) {
-      if (def.name != name) continue;
-      q.def = &def;
-      for (size_t k = 0; k < kMaxUlogdKeys && !def.keys[k].empty(); ++k) {
-        q.slots[k] = SlotFor(0, def.keys[k]);
+    if (const UlogdFieldDef* def = FindUlogdField(name); def != nullptr) {
+      q.def = def;
+      for (size_t k = 0; k < kMaxUlogdKeys && !def->keys[k].empty(); ++k) {
+        q.slots[k] = SlotFor(0, def->keys[k]);
       }
     }
     ulogd.push_back(std::move(q));
@@ -818,7 +660,7 @@ struct JsonLine::Impl {
         return v;
       case Conv::kProto: {
         if (!ParseDigits(v, 255, &x)) return v;
-        std::string_view name = ProtocolName(x);
+        std::string_view name = UlogdProtocolName(x);
         return name.empty() ? v : name;
       }
       case Conv::kTrimSpaces: {
@@ -860,7 +702,8 @@ struct JsonLine::Impl {
   bool walked = false;
   uint32_t gen = 0;
   uint64_t walk_id = 0;
-  Arena arena;
+  // Decoded strings and converted fields of the current line.
+  Arena arena{kArenaBlockBytes, kArenaBlockBytes};
   std::string key_scratch;
   std::vector<Node> nodes;
   std::vector<Slot> slots;
@@ -931,53 +774,6 @@ std::string_view JsonLine::UlogdFieldAt(size_t id) {
 
 bool JsonLine::UlogdTime(int64_t* epoch_us) {
   return ParseUlogdTime(UlogdField("TIME"), epoch_us, nullptr);
-}
-
-bool JsonLine::ParseUlogdTime(std::string_view s, int64_t* epoch_us, int32_t* offset_seconds) {
-  // Widest offset accepted: 23:59, the syntactic range (as the engine's RFC
-  // 3339 parser); real zones span -12:00..+14:00.
-  constexpr int kMaxOffsetHours = 23;
-  if (s.size() < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') {
-    return false;
-  }
-  const int year = Digits(s, 0, 4), month = Digits(s, 5, 2), day = Digits(s, 8, 2);
-  const int hour = Digits(s, 11, 2), minute = Digits(s, 14, 2);
-  int second = Digits(s, 17, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) ||
-      hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) {
-    return false;
-  }
-  if (second == 60) second = 59;  // a leap second stays in its minute
-  size_t i = 19;
-  int64_t micros = 0;
-  if (i < s.size() && s[i] == '.') {
-    size_t f0 = ++i;
-    while (i < s.size() && IsDigit(s[i])) {
-      if (i - f0 < 6) micros = micros * 10 + (s[i] - '0');
-      ++i;
-    }
-    if (i == f0) return false;
-    for (size_t k = i - f0; k < 6; ++k) micros *= 10;
-  }
-  int32_t offset = 0;
-  if (i < s.size()) {
-    std::string_view z = s.substr(i);
-    if (z == "Z") {
-      offset = 0;
-    } else if ((z[0] == '+' || z[0] == '-') && (z.size() == 5 || (z.size() == 6 && z[3] == ':'))) {
-      int oh = Digits(z, 1, 2);
-      int om = Digits(z, z.size() - 2, 2);
-      if (oh < 0 || oh > kMaxOffsetHours || om < 0 || om > 59) return false;
-      offset = (oh * 3600 + om * 60) * (z[0] == '-' ? -1 : 1);
-    } else {
-      return false;
-    }
-  }
-  const int64_t epoch =
-      DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
-  *epoch_us = epoch * 1000000 + micros;
-  if (offset_seconds != nullptr) *offset_seconds = offset;
-  return true;
 }
 
 std::string_view JsonLine::PathValue(size_t i) {

@@ -104,7 +104,7 @@ class JsonLine {
   // PREFIX, IN, OUT, LEN, TTL, ID, TOS, PREC, TC, HOPLIMIT, FLOWLBL, TYPE,
   // CODE, SEQ, MTU, WINDOW, URGP, MARK, UID, GID, MAC, TIME; HOST and any
   // other name are always empty) as the text LOG target prints it. See
-  // kUlogdFields in the .cc for the keys behind each. Empty for a missing or
+  // ulogd.cc for the keys behind each. Empty for a missing or
   // null value and on lines that are not kUlogd. Numbers read exactly as
   // written, except where the kernel prints a different form: PROTO by name
   // (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 136 UDPLITE, 50 ESP, 51 AH, else the
@@ -122,10 +122,6 @@ class JsonLine {
   // `timestamp` of a ulogd line ("2024-03-08T17:00:00.577348+0100") as
   // microseconds since the epoch; false when missing or not such a time.
   bool UlogdTime(int64_t* epoch_us);
-  // `YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HHMM|±HH:MM]` (the fraction truncated
-  // to microseconds; no offset reads as UTC, like the engine's other
-  // offset-less times). `offset_seconds` may be null.
-  static bool ParseUlogdTime(std::string_view text, int64_t* epoch_us, int32_t* offset_seconds);
 
   // The value at path i on any valid line: strings decoded, numbers and
   // true/false as written, null or missing empty, an object or array as its

@@ -1,14 +1,12 @@
 // Result writers: text (like `uniq -c`), TSV, CSV, JSON and NDJSON.
 //
 // Writers never see raw log bytes unescaped: every value goes through
-// AppendDisplay (docs/choices.md, "Output"), which keeps printable ASCII and
-// valid UTF-8, doubles backslashes and writes any other byte as \xNN. The same
-// display text is what rows are sorted by, so output order is deterministic.
+// AppendDisplay (display.h). The rows arrive sorted (rows.h); this file only
+// formats and writes them, and knows nothing of how they were counted.
 #ifndef LOGTALLY_ENGINE_OUTPUT_H_
 #define LOGTALLY_ENGINE_OUTPUT_H_
 
 #include <cstdint>
-#include <cstring>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -18,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/rows.h"
 #include "io/big_alloc.h"
 #include "io/atomic_file.h"
 
@@ -26,36 +25,6 @@ namespace logtally::engine {
 enum class OutputFormat { kText, kTsv, kCsv, kJson, kNdjson };
 
 absl::StatusOr<OutputFormat> ParseOutputFormat(std::string_view name);
-
-// Appends D(v): the escaped display form of a raw value (empty stays empty).
-void AppendDisplay(std::string& out, std::string_view v);
-// True when AppendDisplay would append `v` unchanged.
-bool DisplaysAsItself(std::string_view v);
-
-struct Row {
-  uint64_t count = 0;
-  std::string_view display;  // the key's values as displayed, joined by ' '
-  std::string_view key;      // encoded key (query.h)
-  // The display's first 16 bytes as two big-endian numbers (zero-padded),
-  // so most comparisons of a sort never touch the display text itself (a
-  // cache miss each, in a table of millions of rows). Set by SetOrderPrefix,
-  // which whoever builds a row to be sorted must call.
-  uint64_t order_hi = 0, order_lo = 0;
-};
-
-// Rows to be sorted: huge-page memory, and resize() leaves new rows for the
-// caller to write (big_alloc.h).
-using RowVector = std::vector<Row, io::UninitBigAllocator<Row>>;
-
-inline void SetOrderPrefix(Row& r) {
-  char b[16] = {};
-  std::memcpy(b, r.display.data(), r.display.size() < 16 ? r.display.size() : 16);
-  uint64_t hi, lo;
-  std::memcpy(&hi, b, 8);
-  std::memcpy(&lo, b + 8, 8);
-  r.order_hi = __builtin_bswap64(hi);
-  r.order_lo = __builtin_bswap64(lo);
-}
 
 // Formatted output: huge-page memory that the count tables gave back.
 using OutBuffer = std::basic_string<char, std::char_traits<char>, io::UninitBigAllocator<char>>;

@@ -1,9 +1,9 @@
 #include "engine/port_names.h"
 
+#include "io/strings.h"
+
 namespace logtally::engine {
 namespace {
-
-char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 // Index into port_names_internal::kTables, or -1 for a protocol without
 // named ports.

@@ -6,8 +6,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/key.h"
 #include "engine/port_names.h"
-#include "io/absl_compat.h"
+#include "engine/ulogd.h"
+#include "io/strings.h"
 
 namespace logtally::engine {
 namespace {
@@ -228,7 +230,17 @@ LineEvaluator::LineEvaluator(const Query& q, const simd::Kernels& k)
 
 void LineEvaluator::SetJson(bool json) {
   json_mode_ = json;
-  if (json && json_ == nullptr) json_ = std::make_unique<JsonLine>(q_.json_paths());
+  if (json && json_ == nullptr) {
+    json_ = std::make_unique<JsonLine>(q_.json_paths());
+    // ulogd fields by number on the per-line path: registered now, before
+    // any line, so no line is walked twice and no name is compared per line.
+    ulogd_ids_.resize(q_.wanted().size());
+    for (size_t i = 0; i < ulogd_ids_.size(); ++i) ulogd_ids_[i] = json_->UlogdFieldId(q_.wanted().name(i));
+    if (q_.needs_header()) {
+      ulogd_prefix_id_ = json_->UlogdFieldId("PREFIX");
+      ulogd_time_id_ = json_->UlogdFieldId("TIME");
+    }
+  }
 }
 
 LineEvaluator::Outcome LineEvaluator::Evaluate(const char* line, size_t n, bool* is_record) {
@@ -289,40 +301,13 @@ LineEvaluator::Outcome LineEvaluator::EvaluateJson(const char* line, size_t n, b
     case JsonLine::Kind::kUlogd: {
       record = true;
       for (size_t i = 0; i < nf_.size(); ++i) {
-        nf_[i] = json_->UlogdField(q_.wanted().name(i));
-        // The LOG target prints IPv6 addresses in full (8 groups of 4 hex
-        // digits); ulogd writes inet_ntop's compressed form. Show the kernel's.
-        IpAddr ip;
-        if (nf_[i].find(':') != std::string_view::npos && nf_[i].size() < 40 && ParseIpv6(nf_[i], &ip)) {
-          std::string& buf = ulogd_addr_[i];
-          buf.resize(39);
-          static constexpr char kHex[] = "0123456789abcdef";
-          for (int g = 0; g < 8; ++g) {
-            for (int d = 0; d < 4; ++d) {
-              int byte = ip.bytes[2 * g + d / 2];
-              buf[5 * g + d] = kHex[(d % 2 == 0 ? byte >> 4 : byte) & 15];
-            }
-            if (g < 7) buf[5 * g + 4] = ':';
-          }
-          nf_[i] = buf;
-        }
+        nf_[i] = UlogdAddressAsKernel(json_->UlogdFieldAt(ulogd_ids_[i]), ulogd_addr_[i]);
       }
       if (q_.needs_header()) {
-        h.prefix = json_->UlogdField("PREFIX");
+        h.prefix = json_->UlogdFieldAt(ulogd_prefix_id_);
         while (!h.prefix.empty() && h.prefix.front() == ' ') h.prefix.remove_prefix(1);
         while (!h.prefix.empty() && h.prefix.back() == ' ') h.prefix.remove_suffix(1);
-        // ulogd writes the offset as +HHMM; TIME is shown as RFC 3339.
-        std::string_view t = json_->UlogdField("TIME");
-        json_time_.clear();
-        size_t m = t.size();
-        if (m >= 5 && (t[m - 5] == '+' || t[m - 5] == '-') && t.find(':', m - 5) == std::string_view::npos) {
-          json_time_.append(t.substr(0, m - 2));
-          json_time_.push_back(':');
-          json_time_.append(t.substr(m - 2));
-        } else {
-          json_time_.append(t);
-        }
-        h.time = json_time_;
+        h.time = UlogdTimeAsRfc3339(json_->UlogdFieldAt(ulogd_time_id_), json_time_);
       }
       break;
     }
@@ -420,49 +405,12 @@ LineEvaluator::Outcome LineEvaluator::Finish(const char* line, size_t n, bool re
   }
   // Encode the key in one go: size it, then copy (no per-byte push_back).
   size_t total = 0;
-  for (size_t s : q_.key()) total += values_[s].size() + 10;  // 10: the longest varint
+  for (size_t s : q_.key()) total += MaxKeyValueSize(values_[s]);
   if (key_.size() < total) key_.resize(std::max(total, key_.size() * 2));
   char* out = key_.data();
-  for (size_t s : q_.key()) {
-    std::string_view v = values_[s];
-    uint64_t x = v.empty() ? 0 : v.size() + 1;
-    while (x >= 0x80) {
-      *out++ = static_cast<char>((x & 0x7f) | 0x80);
-      x >>= 7;
-    }
-    *out++ = static_cast<char>(x);
-    if (!v.empty()) std::memcpy(out, v.data(), v.size());
-    out += v.size();
-  }
+  for (size_t s : q_.key()) out = EncodeKeyValue(values_[s], out);
   key_len_ = static_cast<size_t>(out - key_.data());
   return Outcome::kCounted;
-}
-
-void AppendKeyValue(std::string& key, std::string_view value) {
-  uint64_t v = value.empty() ? 0 : value.size() + 1;
-  do {
-    uint8_t b = static_cast<uint8_t>(v & 0x7f);
-    v >>= 7;
-    key.push_back(static_cast<char>(v != 0 ? b | 0x80 : b));
-  } while (v != 0);
-  key.append(value);
-}
-
-void DecodeKey(std::string_view key, size_t columns, std::string_view* values) {
-  size_t p = 0;
-  for (size_t c = 0; c < columns; ++c) {
-    uint64_t v = 0;
-    int shift = 0;
-    for (;;) {
-      uint8_t b = static_cast<uint8_t>(key[p++]);
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) break;
-      shift += 7;
-    }
-    size_t len = v == 0 ? 0 : v - 1;
-    values[c] = key.substr(p, len);
-    p += len;
-  }
 }
 
 }  // namespace logtally::engine

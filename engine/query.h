@@ -147,15 +147,11 @@ class LineEvaluator {
   uint64_t malformed_ = 0;
   std::string json_time_;                  // TIME of a JSON line, as text
   std::vector<std::string> ulogd_addr_;    // per wanted key: an IPv6 address in full
+  std::vector<size_t> ulogd_ids_;          // per wanted key: JsonLine::UlogdFieldId
+  size_t ulogd_prefix_id_ = 0, ulogd_time_id_ = 0;  // set when the query needs the header
   std::string key_;  // scratch, sized up as needed; the key is its first key_len_ bytes
   size_t key_len_ = 0;
 };
-
-// The encoded key: per column, a varint of (length + 1), 0 for a missing or
-// empty value, then the bytes. Distinct groups have distinct encodings.
-void AppendKeyValue(std::string& key, std::string_view value);
-// Decodes column values from an encoded key; `missing[i]` marks empty ones.
-void DecodeKey(std::string_view key, size_t columns, std::string_view* values);
 
 }  // namespace logtally::engine
 

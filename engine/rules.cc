@@ -1,13 +1,16 @@
 #include "engine/rules.h"
 
+#include <algorithm>
+#include <ctime>
 #include <optional>
 
-#include "engine/output.h"
+#include "engine/display.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "engine/ip.h"
+#include "engine/key.h"
 #include "engine/timestamp.h"
-#include "io/absl_compat.h"
+#include "io/strings.h"
 
 namespace logtally::engine {
 namespace {
@@ -56,14 +59,11 @@ constexpr Protocol kProtocols[] = {
 enum Column { kSrc, kDst, kDpt, kSpt, kProto, kNumColumns };
 constexpr std::string_view kColumnNames[kNumColumns] = {"SRC", "DST", "DPT", "SPT", "PROTO"};
 
-char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (LowerAscii(s[i]) != lower[i]) return false;
-  }
-  return true;
+// The column named `name` exactly, or kNumColumns.
+int ColumnOf(std::string_view name) {
+  int c = 0;
+  while (c < kNumColumns && name != kColumnNames[c]) ++c;
+  return c;
 }
 
 bool AllDigits(std::string_view s) {
@@ -287,8 +287,7 @@ absl::StatusOr<RuleScripts> BuildRules(const std::vector<std::string>& columns,
     return absl::InvalidArgumentError("rules need a key of SRC, DST, DPT, SPT and/or PROTO");
   }
   for (size_t i = 0; i < columns.size(); ++i) {
-    int c = 0;
-    while (c < kNumColumns && columns[i] != kColumnNames[c]) ++c;
+    const int c = ColumnOf(columns[i]);
     if (c == kNumColumns) {
       return absl::InvalidArgumentError(absl::StrCat("rules cannot use the key field '",
                                                      Shown(columns[i]),
@@ -391,6 +390,68 @@ absl::StatusOr<RuleScripts> BuildRules(const std::vector<std::string>& columns,
                             AV(kNftTable), " and every rule in it.\nadd table ", AV(kNftTable),
                             "\ndelete table ", AV(kNftTable), "\n");
   return out;
+}
+
+absl::StatusOr<std::vector<std::string>> ParseRuleKey(std::string_view key_spec) {
+  std::vector<std::string> columns;
+  for (std::string_view c : SplitOn(key_spec, ',')) {
+    if (ColumnOf(c) == kNumColumns) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rules keys are drawn from SRC, DST, DPT, SPT, PROTO (not '", AV(c), "')"));
+    }
+    columns.emplace_back(c);
+  }
+  return columns;
+}
+
+RuleGroupSink::RuleGroupSink(size_t columns, int year)
+    : ncol_(columns), year_(year), vals_(columns + 1) {}
+
+absl::Status RuleGroupSink::Add(const Row& r) {
+  if (!years_) {
+    years_ = year_ > 0 ? YearResolver::ForYear(year_)
+                       : YearResolver::ForMtime(static_cast<int64_t>(::time(nullptr)));
+  }
+  DecodeKey(r.key, ncol_ + 1, vals_.data());
+  std::string gkey;
+  for (size_t c = 0; c < ncol_; ++c) AppendKeyValue(gkey, vals_[c]);
+  Group& g = groups_[gkey];
+  if (g.values.empty()) {
+    for (size_t c = 0; c < ncol_; ++c) g.values.emplace_back(vals_[c]);
+  }
+  g.count += r.count;
+  const std::string_view time = vals_[ncol_];
+  Timestamp ts;
+  if (!time.empty() && ParseTimestamp(time, *years_, &ts)) {
+    if (!g.have_time || ts.epoch < g.first_t) {
+      g.first_t = ts.epoch;
+      g.first = std::string(time);
+    }
+    if (!g.have_time || ts.epoch > g.last_t) {
+      g.last_t = ts.epoch;
+      g.last = std::string(time);
+    }
+    g.have_time = true;
+  }
+  return absl::OkStatus();
+}
+
+std::vector<RuleRow> RuleGroupSink::Rows(size_t top) const {
+  std::vector<const Group*> order;
+  for (const auto& [k, g] : groups_) order.push_back(&g);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Group* x, const Group* y) { return x->count > y->count; });
+  if (top > 0 && order.size() > top) order.resize(top);
+  std::vector<RuleRow> rows;
+  for (const Group* g : order) {
+    RuleRow row;
+    for (const std::string& v : g->values) row.values.emplace_back(v);
+    row.count = g->count;
+    row.first_time = g->first;
+    row.last_time = g->last;
+    rows.push_back(std::move(row));
+  }
+  return rows;
 }
 
 }  // namespace logtally::engine

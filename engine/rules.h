@@ -35,11 +35,15 @@
 #define LOGTALLY_ENGINE_RULES_H_
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/rows.h"
+#include "engine/timestamp.h"
 
 namespace logtally::engine {
 
@@ -89,6 +93,42 @@ struct RuleScripts {
 // their row.
 absl::StatusOr<RuleScripts> BuildRules(const std::vector<std::string>& columns,
                                        const std::vector<RuleRow>& rows, const RuleOptions& opt);
+
+// The columns of a `rules` key ("SRC,DPT"): each must be one of SRC, DST,
+// DPT, SPT and PROTO (BuildRules refuses a column given twice). A usage
+// error names the first column that is not.
+absl::StatusOr<std::vector<std::string>> ParseRuleKey(std::string_view key_spec);
+
+// Receives the rows of a run counted by the rule columns plus TIME, and folds
+// them into one group per value of the rule columns, with its total count and
+// the first and last TIME seen (by the instant they name; BSD times read in
+// `year`, or when 0 as if in a file written now). This gives each group's time span for
+// the rule's comment without a second pass over the logs.
+class RuleGroupSink : public RowSink {
+ public:
+  RuleGroupSink(size_t columns, int year);
+  absl::Status Begin(const RunStats&) override { return absl::OkStatus(); }
+  absl::Status Add(const Row& row) override;
+  // The groups, most frequent first (equal counts in the order of their
+  // encoded keys), at most `top` of them (0: all); views valid while this
+  // sink lives.
+  std::vector<RuleRow> Rows(size_t top) const;
+
+ private:
+  struct Group {
+    std::vector<std::string> values;
+    uint64_t count = 0;
+    std::string first, last;
+    int64_t first_t = 0, last_t = 0;
+    bool have_time = false;
+  };
+  size_t ncol_;
+  int year_;
+  // Made at the first row, after the run: "now" is when the counting ended.
+  std::optional<YearResolver> years_;
+  std::map<std::string, Group> groups_;  // by the encoded key without TIME
+  std::vector<std::string_view> vals_;   // scratch: ncol_ + 1 decoded values
+};
 
 }  // namespace logtally::engine
 

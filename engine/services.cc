@@ -1,11 +1,13 @@
 #include "engine/services.h"
 
+#include <algorithm>
 #include <utility>
 
-#include "engine/output.h"
+#include "engine/display.h"
+#include "engine/key.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "io/absl_compat.h"
+#include "io/strings.h"
 
 namespace logtally::engine {
 namespace {
@@ -13,17 +15,6 @@ namespace {
 constexpr uint32_t kMaxPort = 65535;
 // Category indexes are uint16_t, 0 meaning `other`.
 constexpr size_t kMaxCategories = 65535;
-
-char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-// `s` equals the lower-case word `lower` ignoring ASCII case.
-bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
-  if (s.size() != lower.size()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (LowerAscii(s[i]) != lower[i]) return false;
-  }
-  return true;
-}
 
 // A decimal port: 1 to 5 digits, at most 65535; -1 otherwise.
 int32_t ParsePort(std::string_view s) {
@@ -244,6 +235,34 @@ std::string_view ServiceTable::Classify(std::string_view proto, std::string_view
 std::string_view ServiceTable::Classify(std::string_view proto, std::string_view dpt) const {
   thread_local std::string scratch;
   return Classify(proto, dpt, &scratch);
+}
+
+absl::Status ServiceBreakdown::Add(const Row& r) {
+  rows_.push_back(Entry{r.count, std::string(r.display), std::string(r.key)});
+  return absl::OkStatus();
+}
+
+std::vector<ServiceBreakdown::Entry> ServiceBreakdown::Finish() {
+  std::vector<Entry> rows = std::move(rows_);
+  auto has = [&](std::string_view name) {
+    for (const Entry& r : rows) {
+      if (r.display == name) return true;
+    }
+    return false;
+  };
+  std::vector<std::string> names = table_.categories();
+  names.emplace_back(ServiceTable::kOther);
+  for (const std::string& n : names) {
+    if (has(n)) continue;
+    std::string key;
+    AppendKeyValue(key, n);
+    rows.push_back({0, n, key});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Entry& x, const Entry& y) {
+    if (x.count != y.count) return x.count > y.count;
+    return x.display < y.display;
+  });
+  return rows;
 }
 
 }  // namespace logtally::engine

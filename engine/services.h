@@ -5,7 +5,8 @@
 // kernel wrote it, `2`, `47`).
 //
 // This file owns the category table: the built-in one, the `--services FILE`
-// parser with its error messages, and the per-record lookup. Lookup is on the
+// parser with its error messages, the per-record lookup, and the rows of the
+// breakdown (ServiceBreakdown). Lookup is on the
 // per-line path, so it is one 65536-entry array index per record (an array per
 // protocol class, each already resolved for "first matching line wins"), no
 // map, no allocation.
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/rows.h"
 
 namespace logtally::engine {
 
@@ -101,6 +103,27 @@ class ServiceTable {
   // share the kAnyProto array, so the built-in table holds one.
   std::vector<PortArray> arrays_;
   std::array<uint8_t, kNumProtoClasses> array_of_class_{};
+};
+
+// The rows of `logtally services`: collects the rows of a run keyed by
+// `service`, and on Finish adds every category of the table that no record
+// fell in (count 0, `other` included), ordered as count orders them (count
+// descending, then display text).
+class ServiceBreakdown : public RowSink {
+ public:
+  struct Entry {
+    uint64_t count;
+    std::string display, key;
+    Row row() const { return Row{count, display, key}; }
+  };
+  explicit ServiceBreakdown(const ServiceTable& table) : table_(table) {}
+  absl::Status Begin(const RunStats&) override { return absl::OkStatus(); }
+  absl::Status Add(const Row& r) override;
+  std::vector<Entry> Finish();
+
+ private:
+  const ServiceTable& table_;
+  std::vector<Entry> rows_;
 };
 
 }  // namespace logtally::engine

@@ -9,7 +9,6 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "io/absl_compat.h"
 
 namespace logtally::engine {
 
@@ -144,34 +143,6 @@ absl::StatusOr<size_t> TempReader::Fill(size_t n) {
   return len_ - pos_;
 }
 
-size_t EncodeVarint(uint64_t v, char* out) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    out[n++] = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out[n++] = static_cast<char>(v);
-  return n;
-}
-
-void AppendVarint(std::string& out, uint64_t v) {
-  char b[kMaxVarint];
-  out.append(b, EncodeVarint(v, b));
-}
-
-size_t ParseVarintSlow(const char* p, size_t avail, uint64_t* v) {
-  uint64_t x = 0;
-  for (size_t i = 0; i < avail && i < 10; ++i) {
-    uint8_t b = static_cast<uint8_t>(p[i]);
-    x |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
-    if ((b & 0x80) == 0) {
-      *v = x;
-      return i + 1;
-    }
-  }
-  return 0;
-}
-
 absl::StatusOr<bool> SpillRecordReader::Next(std::string_view* key, uint64_t* count) {
   // A record header is at most 10 bytes of varint.
   absl::StatusOr<size_t> avail = reader_.Fill(10);
@@ -207,44 +178,6 @@ absl::Status SpillStore::Append(size_t partition, GatherWriter& w) {
   }
   written_ += w.bytes();
   return w.FlushTo(*files_[partition]);
-}
-
-absl::StatusOr<uint64_t> ParseSize(std::string_view s) {
-  if (s.empty()) return absl::InvalidArgumentError("empty size");
-  uint64_t mult = 1;
-  char last = s.back();
-  if (last == 'b' || last == 'B') {
-    s.remove_suffix(1);
-    if (s.empty()) return absl::InvalidArgumentError("bad size");
-    last = s.back();
-  }
-  switch (last) {
-    case 'k': case 'K': mult = uint64_t{1} << 10; break;
-    case 'm': case 'M': mult = uint64_t{1} << 20; break;
-    case 'g': case 'G': mult = uint64_t{1} << 30; break;
-    case 't': case 'T': mult = uint64_t{1} << 40; break;
-    default: break;
-  }
-  if (mult != 1) s.remove_suffix(1);
-  if (s.empty() || s.size() > 12) return absl::InvalidArgumentError(absl::StrCat("bad size '", AV(s), "'"));
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return absl::InvalidArgumentError(absl::StrCat("bad size '", AV(s), "'"));
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return v * mult;
-}
-
-uint64_t DefaultMemoryBudget() {
-  long pages = ::sysconf(_SC_PHYS_PAGES);
-  long page = ::sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page <= 0) return uint64_t{1} << 30;
-  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 4;
-}
-
-std::string DefaultTempDir() {
-  const char* t = std::getenv("TMPDIR");
-  return t != nullptr && *t != 0 ? std::string(t) : std::string("/tmp");
 }
 
 }  // namespace logtally::engine

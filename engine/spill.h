@@ -1,5 +1,8 @@
-// Temporary files for counting beyond the memory budget (issue 5), in the
-// spirit of GNU sort's spill files and DuckDB's partition flush.
+// Temporary files for counting beyond the memory budget, in the spirit of
+// GNU sort's spill files and DuckDB's partition flush: the files, a gathering
+// writer, a buffered reader, and the per-partition store that a run's threads
+// spill into. What goes into the files and how they are merged back is
+// external_merge.h's business; the varints come from key.h.
 //
 // Every temporary file is created unlinked (O_TMPFILE, or mkstemp + unlink):
 // it has no name from the start, so nothing is left behind on success, on an
@@ -23,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/key.h"
 
 namespace logtally::engine {
 
@@ -116,22 +120,6 @@ class TempReader {
   uint64_t offset_ = 0;
 };
 
-// Varints (LEB128) in spill and run records.
-inline constexpr size_t kMaxVarint = 10;
-// Writes v's varint to out (room for kMaxVarint bytes); returns its length.
-size_t EncodeVarint(uint64_t v, char* out);
-void AppendVarint(std::string& out, uint64_t v);
-// Parses a varint at p (at most `avail` bytes); returns bytes used, 0 if short.
-size_t ParseVarintSlow(const char* p, size_t avail, uint64_t* v);
-inline size_t ParseVarint(const char* p, size_t avail, uint64_t* v) {
-  // One byte (under 128) is the common case: counts of 1, short keys.
-  if (avail > 0 && (static_cast<uint8_t>(p[0]) & 0x80) == 0) {
-    *v = static_cast<uint8_t>(p[0]);
-    return 1;
-  }
-  return ParseVarintSlow(p, avail, v);
-}
-
 // Reads the (key, count) records of a spill file one by one.
 class SpillRecordReader {
  public:
@@ -171,13 +159,6 @@ class SpillStore {
   size_t spills_ = 0;
   std::atomic<uint64_t> written_{0};
 };
-
-// Parses "256M", "1G", "512K", "1000000" (bytes); binary units.
-absl::StatusOr<uint64_t> ParseSize(std::string_view s);
-// A quarter of physical memory: the default budget.
-uint64_t DefaultMemoryBudget();
-// $TMPDIR, else /tmp.
-std::string DefaultTempDir();
 
 }  // namespace logtally::engine
 

@@ -4,7 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "io/absl_compat.h"
+#include "io/strings.h"
 
 namespace logtally::engine {
 namespace {

@@ -5,6 +5,11 @@
 // already consumed can be released early (ReleaseBefore) so that scanning a
 // file larger than memory does not grow the resident set. An empty file maps
 // to an empty view (mmap of length 0 is an error on Linux).
+//
+// A mapped file that shrinks while it is read (truncated or rotated in place)
+// raises SIGBUS on the next access past its new end. A handler (installed once
+// by InstallTruncationHandler) names the file and exits with status 2: the
+// result would be incomplete, and a crash would say nothing.
 #ifndef LOGTALLY_IO_MAPPED_FILE_H_
 #define LOGTALLY_IO_MAPPED_FILE_H_
 
@@ -16,7 +21,7 @@
 
 namespace logtally::io {
 
-// Installs the SIGBUS handler described above (idempotent).
+// Installs the SIGBUS handler for shrunk mapped files (idempotent).
 void InstallTruncationHandler();
 
 class MappedFile {

@@ -11,7 +11,6 @@
 #include <atomic>
 #include <charconv>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <chrono>
 #include <condition_variable>
@@ -35,9 +34,9 @@
 #include "engine/simd/kernels.h"
 #include "engine/rules.h"
 #include "engine/services.h"
-#include "engine/spill.h"
+#include "engine/key.h"
 #include "engine/timestamp.h"
-#include "io/absl_compat.h"
+#include "io/strings.h"
 #include "io/atomic_file.h"
 #include "io/mapped_file.h"
 #include "io/paths.h"
@@ -236,22 +235,6 @@ class WriterSink : public engine::RowSink {
   engine::WriteOptions opt_;
   io::OutputFile& out_;
   std::optional<engine::RowWriter> writer_;
-};
-
-// Keeps every row (with its own copy of the bytes), for commands that post-
-// process the counted groups.
-class CollectSink : public engine::RowSink {
- public:
-  struct Owned {
-    uint64_t count;
-    std::string display, key;
-  };
-  absl::Status Begin(const engine::RunStats&) override { return absl::OkStatus(); }
-  absl::Status Add(const engine::Row& r) override {
-    rows.push_back(Owned{r.count, std::string(r.display), std::string(r.key)});
-    return absl::OkStatus();
-  }
-  std::vector<Owned> rows;
 };
 
 // Options shared by count, services and rules.
@@ -499,32 +482,11 @@ int RunServicesCommand(const CommonArgs& a) {
   if (int rc = Prepare(a, "services", "service", p); rc != kExitOk) return rc;
   absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output, p.input_paths());
   if (!out.ok()) return Fail(out.status(), a, nullptr);
-  CollectSink collected;
+  engine::ServiceBreakdown breakdown(p.query->services());
   engine::RunResult result;
-  int status = Execute(a, p, collected, result);
+  int status = Execute(a, p, breakdown, result);
   if (!result.fatal.ok()) return Fail(result.fatal, a, &result);
-
-  // Add the categories nobody hit, with 0, then sort as count does.
-  std::vector<CollectSink::Owned> rows = std::move(collected.rows);
-  auto has = [&](std::string_view name) {
-    for (const auto& r : rows) {
-      if (r.display == name) return true;
-    }
-    return false;
-  };
-  const engine::ServiceTable& table = p.query->services();
-  std::vector<std::string> names = table.categories();
-  names.emplace_back(engine::ServiceTable::kOther);
-  for (const std::string& n : names) {
-    if (has(n)) continue;
-    std::string key;
-    engine::AppendKeyValue(key, n);
-    rows.push_back({0, n, key});
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) {
-    if (x.count != y.count) return x.count > y.count;
-    return x.display < y.display;
-  });
+  const std::vector<engine::ServiceBreakdown::Entry> rows = breakdown.Finish();
   engine::WriteOptions wopt;
   wopt.format = p.format;
   wopt.percent = true;
@@ -533,7 +495,7 @@ int RunServicesCommand(const CommonArgs& a) {
   engine::RowWriter writer(wopt, *out);
   absl::Status ws;
   for (const auto& r : rows) {
-    if (ws.ok()) ws = writer.Add(engine::Row{r.count, r.display, r.key});
+    if (ws.ok()) ws = writer.Add(r.row());
   }
   std::string total_key;
   engine::AppendKeyValue(total_key, "total");
@@ -542,9 +504,8 @@ int RunServicesCommand(const CommonArgs& a) {
   return Conclude(ws, *out, a, result, status);
 }
 
-// Firewall rules from counted groups. The groups are counted with TIME added
-// to the key, then folded per group, which gives each group's first and last
-// time for the rule's comment without a second pass over the logs.
+// Firewall rules from counted groups: counted with TIME added to the key,
+// then folded per group (engine::RuleGroupSink) for each rule's time span.
 int RunRulesCommand(const CommonArgs& a) {
   engine::RuleOptions ro;
   if (a.to == "iptables") {
@@ -564,75 +525,20 @@ int RunRulesCommand(const CommonArgs& a) {
   }
   ro.chain = a.chain;
   std::string key = a.key.empty() ? "SRC" : a.key;
-  std::vector<std::string> columns;
-  for (std::string_view c : SplitOn(key, ',')) {
-    if (c != "SRC" && c != "DST" && c != "DPT" && c != "SPT" && c != "PROTO") {
-      return UsageError(absl::StrCat("rules keys are drawn from SRC, DST, DPT, SPT, PROTO (not '", AV(c), "')"),
-                        "rules");
-    }
-    columns.emplace_back(c);
-  }
+  absl::StatusOr<std::vector<std::string>> columns = engine::ParseRuleKey(key);
+  if (!columns.ok()) return UsageError(std::string(columns.status().message()), "rules");
   Prepared p;
   CommonArgs counted = a;
   counted.top = 0;  // -n applies to the folded groups
   if (int rc = Prepare(counted, "rules", key + ",TIME", p); rc != kExitOk) return rc;
   absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output, p.input_paths());
   if (!out.ok()) return Fail(out.status(), a, nullptr);
-  CollectSink collected;
+  engine::RuleGroupSink groups(columns->size(), p.run.year);
   engine::RunResult result;
-  int status = Execute(a, p, collected, result);
+  int status = Execute(a, p, groups, result);
   if (!result.fatal.ok()) return Fail(result.fatal, a, &result);
-
-  // Fold (key..., TIME) rows into groups of the key, with first/last time.
-  struct Group {
-    std::vector<std::string> values;
-    uint64_t count = 0;
-    std::string first, last;
-    int64_t first_t = 0, last_t = 0;
-    bool have_time = false;
-  };
-  const size_t ncol = columns.size();
-  std::map<std::string, Group> groups;  // by the encoded key without TIME
-  std::vector<std::string_view> vals(ncol + 1);
-  const engine::YearResolver years = p.run.year > 0
-                                         ? engine::YearResolver::ForYear(p.run.year)
-                                         : engine::YearResolver::ForMtime(static_cast<int64_t>(::time(nullptr)));
-  for (const auto& r : collected.rows) {
-    engine::DecodeKey(r.key, ncol + 1, vals.data());
-    std::string gkey;
-    for (size_t c = 0; c < ncol; ++c) engine::AppendKeyValue(gkey, vals[c]);
-    Group& g = groups[gkey];
-    if (g.values.empty()) {
-      for (size_t c = 0; c < ncol; ++c) g.values.emplace_back(vals[c]);
-    }
-    g.count += r.count;
-    engine::Timestamp ts;
-    if (!vals[ncol].empty() && engine::ParseTimestamp(vals[ncol], years, &ts)) {
-      if (!g.have_time || ts.epoch < g.first_t) {
-        g.first_t = ts.epoch;
-        g.first = std::string(vals[ncol]);
-      }
-      if (!g.have_time || ts.epoch > g.last_t) {
-        g.last_t = ts.epoch;
-        g.last = std::string(vals[ncol]);
-      }
-      g.have_time = true;
-    }
-  }
-  std::vector<const Group*> order;
-  for (const auto& [k, g] : groups) order.push_back(&g);
-  std::stable_sort(order.begin(), order.end(), [](const Group* x, const Group* y) { return x->count > y->count; });
-  if (a.top > 0 && order.size() > a.top) order.resize(a.top);
-  std::vector<engine::RuleRow> rows;
-  for (const Group* g : order) {
-    engine::RuleRow row;
-    for (const std::string& v : g->values) row.values.emplace_back(v);
-    row.count = g->count;
-    row.first_time = g->first;
-    row.last_time = g->last;
-    rows.push_back(std::move(row));
-  }
-  absl::StatusOr<engine::RuleScripts> scripts = engine::BuildRules(columns, rows, ro);
+  const std::vector<engine::RuleRow> rows = groups.Rows(a.top);
+  absl::StatusOr<engine::RuleScripts> scripts = engine::BuildRules(*columns, rows, ro);
   if (!scripts.ok()) return UsageError(std::string(scripts.status().message()), "rules");
   for (const std::string& r : scripts->refused) {
     std::fprintf(stderr, "logtally: refused %s\n", r.c_str());

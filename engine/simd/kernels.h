@@ -89,7 +89,7 @@ const Kernels* FindKernels(std::string_view name);
 // supported kernel, else the best supported one. Chosen once per process.
 const Kernels& ActiveKernels();
 
-// Overrides the active kernel (for tests and --kernel); returns false when
+// Overrides the active kernel (for tests); returns false when
 // the name is unknown or unsupported on this CPU.
 bool SetActiveKernels(std::string_view name);
 

@@ -265,7 +265,7 @@ def body(lt, samples, tmp):
     rc, out, err = run([lt, "count", "-k", "DST", "-f", "json", empty])
     check("empty file", rc == 0 and out == b"[]\n" and b"0 lines" in err, (out, err))
 
-    # Bounded memory (issue 5): a tiny budget forces spilling; the answer is
+    # Bounded memory: a tiny budget forces spilling; the answer is
     # the same as in memory, for full output and top-N, and every format.
     for key in ("line", "SRC,SPT,DST,DPT", "DST,DPT,PROTO"):
         for extra in ([], ["-n", "5"], ["-f", "json", "--percent"]):
@@ -294,7 +294,7 @@ def body(lt, samples, tmp):
     else:
         print("note: cannot mount a tmpfs here; the full-disk case is not run")
 
-    # Compressed inputs give byte-identical output (issue 3).
+    # Compressed inputs give byte-identical output.
     gz = os.path.join(tmp, "all.log.gz")
     with open(big, "rb") as f, gzip.open(gz, "wb") as g:
         g.write(f.read())

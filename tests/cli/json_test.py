@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""JSON-lines input through the CLI (issue 7, part): journald exports give the
+"""JSON-lines input through the CLI: journald exports give the
 same counts as the same traffic in text; generic NDJSON paths agree with
 Python's json module; malformed lines are other lines, counted and reported.
 Prints 'N passed, M failed'."""

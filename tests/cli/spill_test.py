@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Counting beyond the memory budget (issue 5), through the CLI, on a log whose
+"""Counting beyond the memory budget, through the CLI, on a log whose
 every line is unique (logtally-gen): the spilled answer against coreutils
 (`LC_ALL=C sort | uniq -c`) and against the in-memory answer, with budgets so
 small that spilled partitions are split again and the final merge needs a pass

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The administrator's workflow through the CLI (issue 4): services, derived
+"""The administrator's workflow through the CLI: services, derived
 keys, time windows and firewall rules, checked against independent answers.
 
 Independent answers come from tests/reference/reference.py (per-port counts,

@@ -2,6 +2,7 @@
 // ulogd fields as the text LOG target prints them, generic paths, and bad
 // input of every kind.
 #include "engine/json_line.h"
+#include "engine/ulogd.h"
 
 #include <arpa/inet.h>
 
@@ -454,29 +455,29 @@ TEST(JsonLineUlogdTest, FieldIds) {
 TEST(JsonLineUlogdTest, Time) {
   int64_t us = 0;
   int32_t off = 0;
-  ASSERT_TRUE(JsonLine::ParseUlogdTime("2024-03-08T17:00:00.577348+0100", &us, &off));
+  ASSERT_TRUE(ParseUlogdTime("2024-03-08T17:00:00.577348+0100", &us, &off));
   EXPECT_EQ(us, 1709913600577348);  // 16:00:00.577348Z
   EXPECT_EQ(off, 3600);
-  ASSERT_TRUE(JsonLine::ParseUlogdTime("2024-03-08T16:00:00Z", &us, &off));
+  ASSERT_TRUE(ParseUlogdTime("2024-03-08T16:00:00Z", &us, &off));
   EXPECT_EQ(us, 1709913600000000);
   EXPECT_EQ(off, 0);
-  ASSERT_TRUE(JsonLine::ParseUlogdTime("2024-03-08T12:30:00-03:30", &us, nullptr));
+  ASSERT_TRUE(ParseUlogdTime("2024-03-08T12:30:00-03:30", &us, nullptr));
   EXPECT_EQ(us, 1709913600000000);
-  ASSERT_TRUE(JsonLine::ParseUlogdTime("2024-03-08T16:00:00", &us, &off));  // no offset: as UTC
+  ASSERT_TRUE(ParseUlogdTime("2024-03-08T16:00:00", &us, &off));  // no offset: as UTC
   EXPECT_EQ(us, 1709913600000000);
-  ASSERT_TRUE(JsonLine::ParseUlogdTime("2024-03-08T16:00:00.1234567891Z", &us, nullptr));
+  ASSERT_TRUE(ParseUlogdTime("2024-03-08T16:00:00.1234567891Z", &us, nullptr));
   EXPECT_EQ(us, 1709913600123456);  // truncated to microseconds
-  ASSERT_TRUE(JsonLine::ParseUlogdTime("2016-12-31T23:59:60Z", &us, nullptr));
+  ASSERT_TRUE(ParseUlogdTime("2016-12-31T23:59:60Z", &us, nullptr));
   EXPECT_EQ(us, 1483228799000000);  // a leap second stays in its minute
-  ASSERT_TRUE(JsonLine::ParseUlogdTime("1969-12-31T23:59:59Z", &us, nullptr));
+  ASSERT_TRUE(ParseUlogdTime("1969-12-31T23:59:59Z", &us, nullptr));
   EXPECT_EQ(us, -1000000);
-  ASSERT_TRUE(JsonLine::ParseUlogdTime("2024-02-29T00:00:00Z", &us, nullptr));
+  ASSERT_TRUE(ParseUlogdTime("2024-02-29T00:00:00Z", &us, nullptr));
   for (std::string bad :
        {"", "2024-03-08", "2024-03-08 16:00:00Z", "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z",
         "2024-03-08T24:00:00Z", "2024-03-08T16:00:00.Z", "2024-03-08T16:00:00+1",
         "2024-03-08T16:00:00+01:0", "2024-03-08T16:00:00ZZ", "2024-03-08T16:00:00+2400",
         "x024-03-08T16:00:00Z"}) {
-    EXPECT_FALSE(JsonLine::ParseUlogdTime(bad, &us, nullptr)) << bad;
+    EXPECT_FALSE(ParseUlogdTime(bad, &us, nullptr)) << bad;
   }
   JsonLine j({});
   ASSERT_EQ(j.Parse(R"({"dvc":"x"})"), Kind::kUlogd);

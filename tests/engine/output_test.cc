@@ -11,6 +11,8 @@
 #include <string>
 
 #include "engine/output.h"
+#include "engine/display.h"
+#include "engine/key.h"
 #include "engine/query.h"
 #include "gtest/gtest.h"
 

@@ -1,4 +1,5 @@
 // Key and condition parsing and per-line evaluation; IP and CIDR parsing.
+#include "engine/key.h"
 #include "engine/query.h"
 
 #include <string>
