@@ -22,7 +22,7 @@
 #include "engine/query.h"
 #include "engine/rows.h"
 #include "engine/run_options.h"
-#include "io/chunker.h"
+#include "io/input.h"
 
 namespace logtally::engine {
 

@@ -57,32 +57,6 @@ uint64_t HashBytes(const char* p, size_t n) {
   return Mix(kP1 ^ n, Mix(a ^ kP1, b ^ seed) ^ kP2);
 }
 
-const char* Arena::Copy(std::string_view s) {
-  if (s.size() > left_) {
-    // After Reset, the kept blocks come first; then new ones.
-    while (block_idx_ + 1 < blocks_.size() && s.size() > left_) {
-      ++block_idx_;
-      cur_ = blocks_[block_idx_].p;
-      left_ = blocks_[block_idx_].size;
-    }
-    if (s.size() > left_) {
-      size_t size = std::max(next_block_, s.size());
-      next_block_ = std::min(next_block_ * 2, kArenaBlock);
-      blocks_.push_back(Block{static_cast<char*>(BigAlloc(size)), size});
-      block_idx_ = blocks_.size() - 1;
-      cur_ = blocks_.back().p;
-      left_ = size;
-      allocated_ += size;
-    }
-  }
-  char* dst = cur_;
-  if (!s.empty()) std::memcpy(dst, s.data(), s.size());
-  cur_ += s.size();
-  left_ -= s.size();
-  used_total_ += s.size();
-  return dst;
-}
-
 namespace {
 
 // Key equality without a library call for the short keys that dominate:
@@ -211,24 +185,6 @@ uint64_t KeyBatch::Push(std::string_view key) {
   used_ += key.size();
   ++n_;
   return h;
-}
-
-void Arena::Reset() {
-  used_total_ = 0;
-  block_idx_ = 0;
-  cur_ = blocks_.empty() ? nullptr : blocks_[0].p;
-  left_ = blocks_.empty() ? 0 : blocks_[0].size;
-}
-
-void Arena::Clear() {
-  for (const Block& b : blocks_) BigFree(b.p, b.size);
-  blocks_.clear();
-  cur_ = nullptr;
-  left_ = 0;
-  used_total_ = 0;
-  allocated_ = 0;
-  next_block_ = kFirstBlock;
-  block_idx_ = 0;
 }
 
 size_t PartitionedTable::memory_bytes() const {

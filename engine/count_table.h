@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/arena.h"
 #include "io/big_alloc.h"
 
 namespace logtally::engine {
@@ -41,56 +42,7 @@ inline constexpr size_t kInitialSlots = 16;
 // Grow at 50% load: linear probing stays short (expected ~1.5 probes on a
 // hit) and the salt makes misses cheap.
 inline constexpr size_t kMaxLoadNumerator = 1, kMaxLoadDenominator = 2;
-// Arena blocks grow to 2 MiB: large enough that allocation is a pointer
-// bump and a block is one huge page; blocks start small (Arena) so a handful
-// of groups wastes nothing.
-inline constexpr size_t kArenaBlock = size_t{2} << 20;
-
 uint64_t HashBytes(const char* p, size_t n);
-
-class Arena {
- public:
-  Arena() = default;
-  Arena(Arena&& o) noexcept { *this = std::move(o); }
-  Arena& operator=(Arena&& o) noexcept {
-    if (this != &o) {
-      Clear();
-      blocks_ = std::move(o.blocks_);
-      cur_ = o.cur_;
-      left_ = o.left_;
-      used_total_ = o.used_total_;
-      allocated_ = o.allocated_;
-      next_block_ = o.next_block_;
-      block_idx_ = o.block_idx_;
-      o.blocks_.clear();
-      o.Clear();
-    }
-    return *this;
-  }
-  ~Arena() { Clear(); }
-  const char* Copy(std::string_view s);
-  // Forgets every key but keeps the blocks for reuse (no fresh pages).
-  void Reset();
-  size_t bytes_used() const { return used_total_; }
-  size_t bytes_allocated() const { return allocated_; }
-  void Clear();
-
- private:
-  struct Block {
-    char* p;
-    size_t size;
-  };
-  std::vector<Block> blocks_;
-  char* cur_ = nullptr;
-  size_t left_ = 0;
-  size_t used_total_ = 0;
-  size_t allocated_ = 0;
-  size_t next_block_ = kFirstBlock;
-  size_t block_idx_ = 0;  // the block cur_ points into
-  // Blocks start at 4 KiB and double up to kArenaBlock, so a table with a
-  // handful of groups (64 partitions' worth of display arenas) stays small.
-  static constexpr size_t kFirstBlock = size_t{4} << 10;
-};
 
 struct Entry {
   uint64_t hash = 0;

@@ -9,6 +9,7 @@
 #include <limits>
 #include <utility>
 
+#include "engine/arena.h"
 #include "engine/ulogd.h"
 
 namespace logtally::engine {
@@ -206,56 +207,6 @@ bool ParseDigits(std::string_view s, uint64_t max, uint64_t* out) {
 }
 
 // ---- ulogd fields ------------------------------------------------------------
-
-// ---- Arena -------------------------------------------------------------------
-
-// Bytes that live until the next line: blocks are reused from line to line
-// and never move, so views handed out earlier in a line stay valid when a
-// later call (or a re-walk) needs more room.
-class Arena {
- public:
-  // The first block up front, so that the first line with an escaped string
-  // does not allocate either.
-  Arena() {
-    blocks_.reserve(4);
-    blocks_.push_back(Block{std::unique_ptr<char[]>(new char[kArenaBlockBytes]), kArenaBlockBytes});
-  }
-
-  char* Alloc(size_t n) {
-    while (cur_ < blocks_.size()) {
-      Block& b = blocks_[cur_];
-      if (b.size - used_ >= n) {
-        char* p = b.data.get() + used_;
-        used_ += n;
-        return p;
-      }
-      ++cur_;
-      used_ = 0;
-    }
-    size_t size = std::max(n, kArenaBlockBytes);
-    blocks_.push_back(Block{std::unique_ptr<char[]>(new char[size]), size});
-    used_ = n;
-    return blocks_.back().data.get();
-  }
-  void Reset() {
-    cur_ = 0;
-    used_ = 0;
-  }
-  // Drops the blocks a huge line needed.
-  void Trim() {
-    Reset();
-    std::erase_if(blocks_, [](const Block& b) { return b.size > kArenaBlockBytes; });
-  }
-
- private:
-  struct Block {
-    std::unique_ptr<char[]> data;
-    size_t size;
-  };
-  std::vector<Block> blocks_;
-  size_t cur_ = 0;
-  size_t used_ = 0;
-};
 
 }  // namespace
 
@@ -751,7 +702,8 @@ struct JsonLine::Impl {
   bool walked = false;
   uint32_t gen = 0;
   uint64_t walk_id = 0;
-  Arena arena;
+  // Decoded strings and converted fields of the current line.
+  Arena arena{kArenaBlockBytes, kArenaBlockBytes};
   std::string key_scratch;
   std::vector<Node> nodes;
   std::vector<Slot> slots;

@@ -12,13 +12,38 @@
 namespace logtally::engine {
 namespace {
 
+// True for a cell a spreadsheet would run as a formula: one starting with
+// '=', '+' or '@', or with '-' unless the cell is "-" (a missing value) or a
+// plain number ("-5", "-0.25").
+bool LooksLikeFormula(std::string_view d) {
+  if (d.empty()) return false;
+  if (d[0] == '=' || d[0] == '+' || d[0] == '@') return true;
+  if (d[0] != '-' || d.size() == 1) return false;
+  bool digits = false, dot = false;
+  for (char c : d.substr(1)) {
+    if (c >= '0' && c <= '9') {
+      digits = true;
+    } else if (c == '.' && !dot) {
+      dot = true;
+    } else {
+      return true;
+    }
+  }
+  return !digits;
+}
+
+// RFC 4180 quoting; a cell that looks like a formula gets a leading
+// apostrophe inside quotes, which spreadsheets show as text (OWASP's advice
+// on CSV injection).
 template <typename S>
 void AppendCsvField(S& out, std::string_view d) {
-  if (d.find_first_of(",\"") == std::string_view::npos) {
+  const bool formula = LooksLikeFormula(d);
+  if (!formula && d.find_first_of(",\"") == std::string_view::npos) {
     out.append(d);
     return;
   }
   out.push_back('"');
+  if (formula) out.push_back('\'');
   for (char c : d) {
     if (c == '"') out.push_back('"');
     out.push_back(c);

@@ -240,8 +240,10 @@ class SinkRun {
     workers_.ParallelFor(inputs_.size(), [&](size_t idx) {
       if (spiller_.failed) return;
       absl::StatusOr<io::OpenedInput> opened =
-          io::OpenInput(inputs_[idx], options_.chunk_size, options_.map_files, /*plain_blocks=*/true,
-                        options_.stream_chunk_size);
+          io::OpenInput(inputs_[idx], {.chunk_size = options_.chunk_size,
+                                       .map_plain = options_.map_files,
+                                       .plain_blocks = true,
+                                       .stream_chunk_size = options_.stream_chunk_size});
       if (!opened.ok()) {
         result_.errors[idx] = opened.status();
         return;
@@ -343,8 +345,8 @@ void SinkRun::CountBlocks(io::OpenedInput& opened, size_t idx, const InputRange&
   if (json < 0) {
     absl::StatusOr<std::string> first = blocks.FirstNonBlankLine();
     if (!first.ok()) {
-      result_.errors[idx] = absl::Status(first.status().code(),
-                                 absl::StrCat(first.status().message(), "; no lines were counted"));
+      result_.errors[idx] = absl::Status(
+          first.status().code(), absl::StrCat(first.status().message(), "; no lines were counted"));
       return;
     }
     json = LooksLikeJsonLine(*first) ? 1 : 0;
@@ -391,8 +393,8 @@ void SinkRun::CountBlocks(io::OpenedInput& opened, size_t idx, const InputRange&
   }
   if (!read_error.ok()) {
     result_.errors[idx] = absl::Status(read_error.code(),
-                               absl::StrCat(read_error.message(), "; the ", lines_done.load(),
-                                            " complete lines before it were counted"));
+                                       absl::StrCat(read_error.message(), "; the ", lines_done.load(),
+                                                    " complete lines before it were counted"));
   }
 }
 

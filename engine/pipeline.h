@@ -30,6 +30,7 @@
 #include "engine/run_options.h"
 #include "engine/spill.h"
 #include "io/chunker.h"
+#include "io/input.h"
 #include "io/plain_blocks.h"
 
 namespace logtally::engine {

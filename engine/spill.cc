@@ -120,13 +120,20 @@ absl::StatusOr<size_t> TempFile::ReadAt(uint64_t offset, char* buf, size_t n) co
 
 absl::StatusOr<size_t> TempReader::Fill(size_t n) {
   if (len_ - pos_ >= n) return len_ - pos_;
-  // Move the unread tail to the front, grow if one record is larger.
-  std::memmove(buf_.data(), buf_.data() + pos_, len_ - pos_);
-  len_ -= pos_;
-  pos_ = 0;
-  file_->Discard(offset_ - len_);  // everything before the unread tail is used
-  if (buf_.size() < n) buf_.resize(n);
-  while (len_ < n && offset_ < file_->size()) {
+  const size_t tail = len_ - pos_;
+  file_->Discard(offset_ - tail);  // everything before the unread tail is used
+  // Room for n bytes after the page offset chosen below (a record larger
+  // than the buffer grows it).
+  if (buf_.size() < n + kPageSize) buf_.resize(n + kPageSize);
+  // The unread tail moves to where the next read lands at the page offset of
+  // its file offset: the kernel copies page-cache pages fastest when the two
+  // agree modulo the page size (docs/performance.md, "The read path").
+  const size_t at = static_cast<size_t>(
+      (offset_ - tail - reinterpret_cast<uintptr_t>(buf_.data())) % kPageSize);
+  std::memmove(buf_.data() + at, buf_.data() + pos_, tail);
+  pos_ = at;
+  len_ = at + tail;
+  while (len_ - pos_ < n && offset_ < file_->size()) {
     absl::StatusOr<size_t> got = file_->ReadAt(offset_, buf_.data() + len_, buf_.size() - len_);
     if (!got.ok()) return got.status();
     if (*got == 0) break;

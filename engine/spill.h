@@ -103,6 +103,7 @@ class GatherWriter {
 // Sequential buffered reader over a TempFile.
 class TempReader {
  public:
+  static constexpr size_t kPageSize = 4096;
   explicit TempReader(const TempFile* file, size_t buffer = size_t{1} << 16)
       : file_(file), buf_(buffer) {}
   // Makes at least `n` bytes available at data() unless the file ends first;

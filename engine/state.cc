@@ -53,7 +53,7 @@ struct Probe {
 };
 
 absl::StatusOr<Probe> Decode(const io::InputSpec& spec, uint64_t upto, size_t chunk_size) {
-  absl::StatusOr<io::OpenedInput> in = io::OpenInput(spec, chunk_size);
+  absl::StatusOr<io::OpenedInput> in = io::OpenInput(spec, {.chunk_size = chunk_size});
   if (!in.ok()) return in.status();
   Probe p;
   io::Chunk chunk;

@@ -32,7 +32,7 @@
 #include "engine/pipeline.h"
 #include "engine/run_options.h"
 #include "engine/tally.h"
-#include "io/chunker.h"
+#include "io/input.h"
 
 namespace logtally::engine {
 

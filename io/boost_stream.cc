@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "io/decoder_errors.h"
 
 namespace logtally::io {
 namespace {
@@ -75,18 +76,18 @@ class BoostStream final : public ByteStream {
  public:
   BoostStream(std::unique_ptr<ByteStream> raw, std::string name)
       : raw_(std::move(raw)),
-        name_(std::move(name)),
+        errors_(std::move(name), Traits::kFormat),
         filter_(Traits::Make()),
         in_(std::make_unique_for_overwrite<char[]>(kInputBufferSize)) {}
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    if (!status_.ok()) return status_;
+    if (!errors_.status().ok()) return errors_.status();
     if (done_ || n == 0) return 0;
     size_t produced = 0;
     for (;;) {
       if (in_pos_ == in_end_ && !output_pending_ && !raw_eof_) {
         if (produced > 0) return produced;  // do not block while holding output
-        if (absl::Status s = Refill(); !s.ok()) return Fail(std::move(s), produced);
+        if (absl::Status s = Refill(); !s.ok()) return errors_.Fail(std::move(s), produced);
         continue;
       }
       // At the end of the input the decoder is told to finish: it then
@@ -121,15 +122,16 @@ class BoostStream final : public ByteStream {
       switch (failure) {
         case Failure::kNone: break;
         case Failure::kDecoder:
-          return Fail(
-              (flush && Traits::IsTruncation(code)) ? Truncated() : Corrupt(Traits::Describe(code)),
+          return errors_.Fail(
+              (flush && Traits::IsTruncation(code)) ? errors_.Truncated(bytes_read_)
+                                                   : errors_.Corrupt(ConsumedOffset(), Traits::Describe(code)),
               produced);
         case Failure::kMemory:
-          return Fail(absl::ResourceExhaustedError(
-                          absl::StrCat(name_, ": out of memory decoding ", Traits::kFormat,
-                                       " data at compressed byte offset ", ConsumedOffset())),
-                      produced);
-        case Failure::kOther: return Fail(Corrupt(what), produced);
+          return errors_.Fail(absl::ResourceExhaustedError(absl::StrCat(
+                                  errors_.name(), ": out of memory decoding ", Traits::kFormat,
+                                  " data at compressed byte offset ", ConsumedOffset())),
+                              produced);
+        case Failure::kOther: return errors_.Fail(errors_.Corrupt(ConsumedOffset(), what), produced);
       }
       if (!more) {
         // The filter returns false once a stream has ended, every decoded
@@ -140,15 +142,18 @@ class BoostStream final : public ByteStream {
           return produced;
         }
         if (in_pos_ < in_end_)
-          return Fail(Corrupt("decoder stopped before the input's end"), produced);
+          return errors_.Fail(errors_.Corrupt(ConsumedOffset(), "decoder stopped before the input's end"),
+                              produced);
         output_pending_ = false;
         continue;
       }
       output_pending_ = produced == n;
       if (produced == n) return produced;
       if (!progress) {
-        if (flush) return Fail(Truncated(), produced);
-        if (in_pos_ < in_end_) return Fail(Corrupt("decoder made no progress"), produced);
+        if (flush) return errors_.Fail(errors_.Truncated(bytes_read_), produced);
+        if (in_pos_ < in_end_) {
+          return errors_.Fail(errors_.Corrupt(ConsumedOffset(), "decoder made no progress"), produced);
+        }
         output_pending_ = false;
       }
     }
@@ -172,26 +177,8 @@ class BoostStream final : public ByteStream {
   // the block being decoded: CRCs are checked at block ends).
   uint64_t ConsumedOffset() const { return bytes_read_ - (in_end_ - in_pos_); }
 
-  absl::Status Corrupt(absl::string_view detail) const {
-    return absl::DataLossError(absl::StrCat(name_, ": corrupt ", Traits::kFormat,
-                                            " data at compressed byte offset ", ConsumedOffset(),
-                                            ": ", detail));
-  }
-
-  absl::Status Truncated() const {
-    return absl::DataLossError(absl::StrCat(name_, ": truncated ", Traits::kFormat,
-                                            " data: input ends at compressed byte offset ",
-                                            bytes_read_));
-  }
-
-  absl::StatusOr<size_t> Fail(absl::Status s, size_t produced) {
-    status_ = std::move(s);
-    if (produced > 0) return produced;
-    return status_;
-  }
-
   std::unique_ptr<ByteStream> raw_;
-  std::string name_;
+  DecoderErrors errors_;
   typename Traits::Filter filter_;
   std::unique_ptr<char[]> in_;
   size_t in_pos_ = 0;
@@ -200,7 +187,6 @@ class BoostStream final : public ByteStream {
   bool raw_eof_ = false;
   bool output_pending_ = false;
   bool done_ = false;
-  absl::Status status_;
 };
 
 template <typename Traits>

@@ -1,9 +1,5 @@
 #include "io/chunker.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -147,94 +143,6 @@ absl::StatusOr<bool> StreamChunker::Next(Chunk& chunk) {
   chunk.capacity = capacity;
   offset_ += take;
   return true;
-}
-
-// ---- OpenInput --------------------------------------------------------------
-
-absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size, bool map_plain,
-                                      bool plain_blocks, size_t stream_chunk_size) {
-  OpenedInput in;
-  int fd = 0;
-  bool owns = false;
-  if (spec.path != "-") {
-    fd = ::open(spec.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      return absl::NotFoundError(absl::StrCat(spec.display, ": cannot open: ", std::strerror(errno)));
-    }
-    owns = true;
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    if (owns) ::close(fd);
-    return absl::InternalError(absl::StrCat(spec.display, ": cannot stat: ", std::strerror(err)));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    if (owns) ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(spec.display, ": is a directory"));
-  }
-
-  // Sniff the first bytes. A regular file is read with pread so nothing is
-  // consumed (from the current position: standard input may be a file that
-  // something before us has partly read); a pipe's bytes are kept and
-  // replayed by FdStream.
-  char head[kSniffBytes];
-  size_t head_len = 0;
-  bool regular = S_ISREG(st.st_mode);
-  uint64_t start = 0;
-  if (regular) {
-    off_t cur = ::lseek(fd, 0, SEEK_CUR);
-    start = cur > 0 ? static_cast<uint64_t>(cur) : 0;
-    ssize_t got = ::pread(fd, head, sizeof head, static_cast<off_t>(start));
-    head_len = got > 0 ? static_cast<size_t>(got) : 0;
-  } else {
-    while (head_len < sizeof head) {
-      ssize_t got = ::read(fd, head + head_len, sizeof head - head_len);
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) break;
-      head_len += static_cast<size_t>(got);
-    }
-  }
-  in.format = Sniff(std::string_view(head, head_len));
-  if (regular) in.mtime = static_cast<int64_t>(st.st_mtime);
-
-  if (regular && in.format == Format::kPlain && map_plain && start == 0) {
-    size_t size = static_cast<size_t>(st.st_size);
-    absl::StatusOr<MappedFile> m = MappedFile::Map(fd, size, spec.display);
-    if (owns) ::close(fd);
-    if (!m.ok()) return m.status();
-    std::string_view view = m->data();
-    in.chunker = std::make_unique<SliceChunker>(view, chunk_size, std::move(*m));
-    in.raw_size = size;
-    in.mapped = true;
-    return in;
-  }
-
-  if (regular && in.format == Format::kPlain && plain_blocks && st.st_size > 0) {
-    uint64_t size = static_cast<uint64_t>(st.st_size);
-    in.raw_size = size > start ? size - start : 0;
-    in.blocks = std::make_unique<PlainBlocks>(fd, owns, spec.display, start, in.raw_size, chunk_size);
-    return in;
-  }
-
-  std::unique_ptr<FdStream> raw;
-  if (regular && st.st_size > 0) {
-    // A snapshot of the size at open, as a mapping would be: a file that
-    // grows is read up to that size, one that shrinks is an error. (Files
-    // that report size 0, as /proc's do, are read to their end.)
-    uint64_t size = static_cast<uint64_t>(st.st_size);
-    in.raw_size = size > start ? size - start : 0;
-    raw = FdStream::Snapshot(fd, owns, spec.display, in.raw_size);
-  } else {
-    std::string prefix = regular ? std::string() : std::string(head, head_len);
-    raw = std::make_unique<FdStream>(fd, owns, spec.display, std::move(prefix));
-  }
-  absl::StatusOr<std::unique_ptr<ByteStream>> dec =
-      MakeDecoder(in.format, std::move(raw), spec.display);
-  if (!dec.ok()) return dec.status();
-  in.chunker = std::make_unique<StreamChunker>(
-      std::move(*dec), stream_chunk_size > 0 ? stream_chunk_size : chunk_size);
-  return in;
 }
 
 }  // namespace logtally::io

@@ -1,4 +1,4 @@
-// Cutting inputs into newline-aligned chunks, and opening inputs by content.
+// Cutting inputs into newline-aligned chunks (opening them: input.h).
 //
 // Invariant (tested by cutting inputs at every byte): the chunks of an input,
 // concatenated in index order, are exactly its bytes; every chunk but the last
@@ -114,31 +114,6 @@ class StreamChunker final : public Chunker {
   std::mutex pool_mu_;
   std::vector<BigBuffer> pool_;  // buffers of chunk_size_
 };
-
-// One input as named on the command line.
-struct InputSpec {
-  std::string path;  // "-" means standard input
-  std::string display;
-};
-
-struct OpenedInput {
-  std::unique_ptr<Chunker> chunker;  // null when `blocks` is set
-  std::unique_ptr<PlainBlocks> blocks;
-  Format format = Format::kPlain;
-  uint64_t raw_size = 0;  // file size at open; 0 when unknown (pipes)
-  int64_t mtime = 0;      // modification time (seconds); 0 for pipes and stdin
-  bool mapped = false;
-};
-
-// Opens an input and recognises its format by content. A plain regular file
-// is mapped when `map_plain` is set (slower on the machines measured: a
-// mapping pays a TLB miss per 4 KiB page; see the README), else comes back
-// as PlainBlocks of chunk_size when `plain_blocks` is set, else is read with
-// read(2) into recycled chunk buffers. Everything else is a stream, cut into
-// chunks of `stream_chunk_size` (0: chunk_size).
-absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, size_t chunk_size,
-                                      bool map_plain = false, bool plain_blocks = false,
-                                      size_t stream_chunk_size = 0);
 
 }  // namespace logtally::io
 

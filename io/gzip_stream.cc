@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "io/decoder_errors.h"
 
 namespace logtally::io {
 namespace {
@@ -50,7 +51,7 @@ class GzipStream final : public ByteStream {
  public:
   GzipStream(std::unique_ptr<ByteStream> raw, std::string name)
       : raw_(std::move(raw)),
-        name_(std::move(name)),
+        errors_(std::move(name), "gzip"),
         in_(std::make_unique_for_overwrite<uint8_t[]>(kInputBufferSize)),
         // Not zeroed: isal_inflate_init sets what ISA-L reads before writing.
         state_(std::make_unique_for_overwrite<inflate_state>()) {
@@ -62,8 +63,8 @@ class GzipStream final : public ByteStream {
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
     if (done_ || n == 0) return 0;
-    if (!status_.ok()) {
-      if (owed_pos_ == owed_end_) return status_;
+    if (!errors_.status().ok()) {
+      if (owed_pos_ == owed_end_) return errors_.status();
       const size_t take = std::min(n, owed_end_ - owed_pos_);
       std::memcpy(buf, state_->tmp_out_buffer + owed_pos_, take);
       owed_pos_ += take;
@@ -78,7 +79,7 @@ class GzipStream final : public ByteStream {
         // another member.
         if (state_->avail_in < 2 && !raw_eof_) {
           if (produced > 0) return produced;  // do not block while holding output
-          if (absl::Status s = Refill(); !s.ok()) return Fail(std::move(s), produced);
+          if (absl::Status s = Refill(); !s.ok()) return errors_.Fail(std::move(s), produced);
           continue;
         }
         if (state_->avail_in == 0) {
@@ -87,10 +88,10 @@ class GzipStream final : public ByteStream {
         }
         const uint8_t* p = state_->next_in;
         if (p[0] != kGzipId1 || (state_->avail_in >= 2 && p[1] != kGzipId2)) {
-          return Fail(Corrupt(ConsumedOffset(),
-                              "unexpected bytes after the end of a gzip member "
-                              "(not a gzip header)"),
-                      produced);
+          return errors_.Fail(errors_.Corrupt(ConsumedOffset(),
+                                              "unexpected bytes after the end of a gzip member "
+                                              "(not a gzip header)"),
+                              produced);
         }
         StartMember();
       }
@@ -106,15 +107,15 @@ class GzipStream final : public ByteStream {
           continue;
         }
         if (ret != ISAL_END_INPUT) {
-          return Fail(Corrupt(ConsumedOffset(), ret == ISAL_INCORRECT_CHECKSUM
-                                                    ? "gzip header checksum mismatch (CRC16)"
-                                                    : InflateErrorText(ret)),
-                      produced);
+          return errors_.Fail(errors_.Corrupt(ConsumedOffset(), ret == ISAL_INCORRECT_CHECKSUM
+                                                                    ? "gzip header checksum mismatch (CRC16)"
+                                                                    : InflateErrorText(ret)),
+                              produced);
         }
         // ISAL_END_INPUT: every input byte was taken; the header goes on.
-        if (raw_eof_) return Fail(Truncated(), produced);
+        if (raw_eof_) return errors_.Fail(errors_.Truncated(bytes_read_), produced);
         if (produced > 0) return produced;
-        if (absl::Status s = Refill(); !s.ok()) return Fail(std::move(s), produced);
+        if (absl::Status s = Refill(); !s.ok()) return errors_.Fail(std::move(s), produced);
         continue;
       }
 
@@ -152,7 +153,7 @@ class GzipStream final : public ByteStream {
         std::memcpy(buf + produced, state_->tmp_out_buffer + owed_pos_, take);
         owed_pos_ += take;
         produced += take;
-        return Fail(Corrupt(ErrorOffset(), InflateErrorText(ret)), produced);
+        return errors_.Fail(errors_.Corrupt(ErrorOffset(), InflateErrorText(ret)), produced);
       }
       if (produced == n) return produced;
       if (state_->block_state == ISAL_BLOCK_FINISH) continue;
@@ -160,14 +161,14 @@ class GzipStream final : public ByteStream {
       if (progress) continue;
 
       // No progress with room to write: the decoder needs more input.
-      if (raw_eof_) return Fail(Truncated(), produced);
+      if (raw_eof_) return errors_.Fail(errors_.Truncated(bytes_read_), produced);
       if (produced > 0) return produced;
       if (state_->avail_in == kInputBufferSize) {
         // A full buffer that yields nothing would loop forever; ISA-L never
         // needs this much lookahead, so this is a defensive stop.
-        return Fail(Corrupt(ErrorOffset(), "decoder made no progress"), produced);
+        return errors_.Fail(errors_.Corrupt(ErrorOffset(), "decoder made no progress"), produced);
       }
-      if (absl::Status s = Refill(); !s.ok()) return Fail(std::move(s), produced);
+      if (absl::Status s = Refill(); !s.ok()) return errors_.Fail(std::move(s), produced);
     }
   }
 
@@ -220,26 +221,8 @@ class GzipStream final : public ByteStream {
     return consumed >= buffered ? consumed - buffered : 0;
   }
 
-  absl::Status Truncated() const {
-    return absl::DataLossError(absl::StrCat(
-        name_, ": truncated gzip data: input ends at compressed byte offset ", bytes_read_));
-  }
-
-  absl::Status Corrupt(uint64_t offset, absl::string_view detail) const {
-    return absl::DataLossError(absl::StrCat(name_, ": corrupt gzip data at compressed byte offset ",
-                                            offset, ": ", detail));
-  }
-
-  // Records the error; output decoded before it is returned first and the
-  // error comes with the next call.
-  absl::StatusOr<size_t> Fail(absl::Status s, size_t produced) {
-    status_ = std::move(s);
-    if (produced > 0) return produced;
-    return status_;
-  }
-
   std::unique_ptr<ByteStream> raw_;
-  std::string name_;
+  DecoderErrors errors_;
   std::unique_ptr<uint8_t[]> in_;
   // ~90 KB (32 KiB window twice plus Huffman tables): on the heap, not inline.
   std::unique_ptr<inflate_state> state_;
@@ -253,7 +236,6 @@ class GzipStream final : public ByteStream {
   uint64_t bytes_read_ = 0;
   bool raw_eof_ = false;
   bool done_ = false;
-  absl::Status status_;
 };
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "io/chunker.h"
+#include "io/input.h"
 
 namespace logtally::io {
 

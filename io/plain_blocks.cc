@@ -15,6 +15,8 @@ namespace {
 // Bytes read past a block's end at first to finish its last line: a few
 // typical lines; a longer line reads on in doubling steps.
 constexpr size_t kTail = 4096;
+// The unit of the kernel's page-cache copy.
+constexpr size_t kPageSize = 4096;
 
 }  // namespace
 
@@ -65,18 +67,26 @@ absl::StatusOr<std::string_view> PlainBlocks::Read(size_t i, BlockBuffer& buf) c
   // From one byte before the block (is its first byte a line start?) to a
   // little past it (the end of its last line).
   const uint64_t from = lo == 0 ? 0 : lo - 1;
+  // The bytes land `pad` bytes into the buffer, so that the destination
+  // address and the file offset agree modulo the page size: the kernel copies
+  // page-cache pages 3-5x slower when they disagree (docs/performance.md,
+  // "The read path"). Growing the buffer below keeps the index, so the view
+  // stays right even if a new buffer were aligned differently.
   size_t want = static_cast<size_t>(hi - from) + kTail;
-  if (buf.size() < want) buf.resize(want);
-  absl::StatusOr<size_t> got = ReadAt(from, buf.data(), want);
+  if (buf.size() < kPageSize + want) buf.resize(kPageSize + want);
+  const size_t pad = static_cast<size_t>(
+      (start_ + from - reinterpret_cast<uintptr_t>(buf.data())) % kPageSize);
+  char* base = buf.data() + pad;
+  absl::StatusOr<size_t> got = ReadAt(from, base, want);
   if (!got.ok()) return got.status();
   size_t have = *got;
   // The first line starting in the block.
   size_t first = 0;
   if (lo > 0) {
     const size_t in_block = static_cast<size_t>(hi - from);  // bytes up to hi
-    const void* nl = std::memchr(buf.data(), '\n', in_block);
+    const void* nl = std::memchr(base, '\n', in_block);
     if (nl == nullptr) return std::string_view();  // a line from before covers the block
-    first = static_cast<size_t>(static_cast<const char*>(nl) - buf.data()) + 1;
+    first = static_cast<size_t>(static_cast<const char*>(nl) - base) + 1;
     if (first >= in_block) return std::string_view();
   }
   // The end of the last line starting before hi: the first newline at or
@@ -84,16 +94,19 @@ absl::StatusOr<std::string_view> PlainBlocks::Read(size_t i, BlockBuffer& buf) c
   size_t scan = static_cast<size_t>(hi - 1 - from);
   if (scan < first) scan = first;
   for (;;) {
-    const void* nl = std::memchr(buf.data() + scan, '\n', have - scan);
+    const void* nl = std::memchr(base + scan, '\n', have - scan);
     if (nl != nullptr) {
-      size_t end = static_cast<size_t>(static_cast<const char*>(nl) - buf.data()) + 1;
-      return std::string_view(buf.data() + first, end - first);
+      size_t end = static_cast<size_t>(static_cast<const char*>(nl) - base) + 1;
+      return std::string_view(base + first, end - first);
     }
-    if (from + have >= size_) return std::string_view(buf.data() + first, have - first);
+    if (from + have >= size_) return std::string_view(base + first, have - first);
     scan = have;
     size_t more = std::max(have, kTail);
-    if (buf.size() < have + more) buf.resize(have + more);
-    got = ReadAt(from + have, buf.data() + have, more);
+    if (buf.size() < pad + have + more) {
+      buf.resize(pad + have + more);
+      base = buf.data() + pad;
+    }
+    got = ReadAt(from + have, base + have, more);
     if (!got.ok()) return got.status();
     have += *got;
   }

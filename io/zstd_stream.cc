@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "io/decoder_errors.h"
 
 namespace logtally::io {
 namespace {
@@ -39,12 +40,12 @@ class ZstdStream final : public ByteStream {
  public:
   ZstdStream(std::unique_ptr<ByteStream> raw, std::string name, ZSTD_DCtx* dctx)
       : raw_(std::move(raw)),
-        name_(std::move(name)),
+        errors_(std::move(name), "zstd"),
         dctx_(dctx),
         in_(std::make_unique_for_overwrite<char[]>(kInputBufferSize)) {}
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    if (!status_.ok()) return status_;
+    if (!errors_.status().ok()) return errors_.status();
     if (done_ || n == 0) return 0;
     size_t produced = 0;
     for (;;) {
@@ -58,7 +59,7 @@ class ZstdStream final : public ByteStream {
       const size_t want = std::min(next_unit_, kInputBufferSize);
       if (!flush_only && in_end_ - in_pos_ < want && !raw_eof_) {
         if (produced > 0) return produced;  // do not block while holding output
-        if (absl::Status s = Refill(); !s.ok()) return Fail(std::move(s), produced);
+        if (absl::Status s = Refill(); !s.ok()) return errors_.Fail(std::move(s), produced);
         continue;
       }
       if (!flush_only && in_pos_ == in_end_) {
@@ -69,13 +70,10 @@ class ZstdStream final : public ByteStream {
             done_ = true;
             return produced;
           }
-          return Fail(absl::DataLossError(absl::StrCat(
-                          name_, ": truncated zstd data: input ends at compressed byte offset ",
-                          bytes_read_)),
-                      produced);
+          return errors_.Fail(errors_.Truncated(bytes_read_), produced);
         }
         if (produced > 0) return produced;  // do not block while holding output
-        if (absl::Status s = Refill(); !s.ok()) return Fail(std::move(s), produced);
+        if (absl::Status s = Refill(); !s.ok()) return errors_.Fail(std::move(s), produced);
         continue;
       }
 
@@ -93,10 +91,7 @@ class ZstdStream final : public ByteStream {
       in_pos_ = in.pos;
       produced = out.pos;
       if (ZSTD_isError(ret)) {
-        return Fail(absl::DataLossError(
-                        absl::StrCat(name_, ": corrupt zstd data at compressed byte offset ",
-                                     ConsumedOffset(), ": ", ZSTD_getErrorName(ret))),
-                    produced);
+        return errors_.Fail(errors_.Corrupt(ConsumedOffset(), ZSTD_getErrorName(ret)), produced);
       }
       // 0 means a frame (or skippable frame) ended and all of it was flushed.
       // A call that moved nothing returns a hint without changing anything.
@@ -111,10 +106,7 @@ class ZstdStream final : public ByteStream {
       if (!progress && feed > 0) {
         // Input and room both available yet nothing moved: stop rather than
         // spin (libzstd guarantees progress, so this is defensive).
-        return Fail(absl::DataLossError(
-                        absl::StrCat(name_, ": corrupt zstd data at compressed byte offset ",
-                                     ConsumedOffset(), ": decoder made no progress")),
-                    produced);
+        return errors_.Fail(errors_.Corrupt(ConsumedOffset(), "decoder made no progress"), produced);
       }
     }
   }
@@ -153,14 +145,8 @@ class ZstdStream final : public ByteStream {
   // header, block or checksum) found bad.
   uint64_t ConsumedOffset() const { return bytes_read_ - (in_end_ - in_pos_); }
 
-  absl::StatusOr<size_t> Fail(absl::Status s, size_t produced) {
-    status_ = std::move(s);
-    if (produced > 0) return produced;
-    return status_;
-  }
-
   std::unique_ptr<ByteStream> raw_;
-  std::string name_;
+  DecoderErrors errors_;
   std::unique_ptr<ZSTD_DCtx, DCtxDeleter> dctx_;
   std::unique_ptr<char[]> in_;
   size_t in_pos_ = 0;
@@ -172,7 +158,6 @@ class ZstdStream final : public ByteStream {
   size_t next_unit_ = kFrameStartBytes;
   bool output_pending_ = false;
   bool done_ = false;
-  absl::Status status_;
 };
 
 }  // namespace

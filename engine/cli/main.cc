@@ -3,6 +3,7 @@
 // 2 usage error or any input/output error (results of good inputs are still
 // written).
 #include <malloc.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -387,6 +388,13 @@ struct Prepared {
   io::ExpandedPaths inputs;
   engine::OutputFormat format = engine::OutputFormat::kText;
   std::string services_id;  // a --services table by content; empty: built-in
+
+  // What -o must not overwrite.
+  std::vector<std::string> input_paths() const {
+    std::vector<std::string> paths;
+    for (const io::InputSpec& in : inputs.inputs) paths.push_back(in.path);
+    return paths;
+  }
 };
 
 int Prepare(const CommonArgs& a, const std::string& cmd, const std::string& key, Prepared& p) {
@@ -546,7 +554,8 @@ engine::TallyMeta CountMeta(const Prepared& p, const CommonArgs& a, const engine
 }
 
 // Where --save writes, checked before any work: a file name, not -o's.
-absl::StatusOr<std::optional<io::OutputFile>> OpenSave(const CommonArgs& a) {
+absl::StatusOr<std::optional<io::OutputFile>> OpenSave(const CommonArgs& a,
+                                                       const std::vector<std::string>& inputs) {
   if (a.save.empty()) return std::optional<io::OutputFile>();
   if (a.save == "-") {
     return absl::InvalidArgumentError("--save needs a file name (a tally is binary; -o takes the table)");
@@ -554,7 +563,7 @@ absl::StatusOr<std::optional<io::OutputFile>> OpenSave(const CommonArgs& a) {
   if (!a.output.empty() && a.output == a.save) {
     return absl::InvalidArgumentError("--save and -o name the same file: the tally and the table need one each");
   }
-  absl::StatusOr<io::OutputFile> f = io::OutputFile::Open(a.save);
+  absl::StatusOr<io::OutputFile> f = io::OutputFile::Open(a.save, inputs);
   if (!f.ok()) return f.status();
   return std::optional<io::OutputFile>(std::move(*f));
 }
@@ -638,11 +647,13 @@ int RunCountCommand(const CommonArgs& a) {
   Prepared p;
   std::string key = a.key.empty() ? "line" : a.key;
   if (int rc = Prepare(a, "count", key, p); rc != kExitOk) return rc;
+  // Neither -o nor --save may replace an input (all of them, counted or not).
+  const std::vector<std::string> inputs = p.input_paths();
   StateRun state;
   if (!a.state.empty()) {
     if (int rc = PrepareState(a, p, state); rc != kExitOk) return rc;
   }
-  absl::StatusOr<std::optional<io::OutputFile>> save = OpenSave(a);
+  absl::StatusOr<std::optional<io::OutputFile>> save = OpenSave(a, inputs);
   if (!save.ok()) {
     if (absl::IsInvalidArgument(save.status())) return UsageError(std::string(save.status().message()), "count");
     return Fail(save.status(), a, nullptr);
@@ -653,7 +664,7 @@ int RunCountCommand(const CommonArgs& a) {
   // Open the output first: a bad -o path should fail before the work.
   std::optional<io::OutputFile> out;
   if (print) {
-    absl::StatusOr<io::OutputFile> o = io::OutputFile::Open(a.output);
+    absl::StatusOr<io::OutputFile> o = io::OutputFile::Open(a.output, inputs);
     if (!o.ok()) return Fail(o.status(), a, nullptr);
     out.emplace(std::move(*o));
   }
@@ -769,7 +780,8 @@ int RunMergeCommand(const CommonArgs& a) {
   absl::StatusOr<engine::Narrowing> narrowing = engine::PlanNarrowing(tallies[0]->meta(), a.key, a.where, &meta);
   if (!narrowing.ok()) return UsageError(std::string(narrowing.status().message()), "merge");
   mo.narrowing = &*narrowing;
-  absl::StatusOr<std::optional<io::OutputFile>> save = OpenSave(a);
+  // A merge may replace one of its tallies by the sum (--save), not by a table (-o).
+  absl::StatusOr<std::optional<io::OutputFile>> save = OpenSave(a, {});
   if (!save.ok()) {
     if (absl::IsInvalidArgument(save.status())) return UsageError(std::string(save.status().message()), "merge");
     return Fail(save.status(), a, nullptr);
@@ -777,7 +789,7 @@ int RunMergeCommand(const CommonArgs& a) {
   const bool print = !save->has_value() || a.table_asked;
   std::optional<io::OutputFile> out;
   if (print) {
-    absl::StatusOr<io::OutputFile> o = io::OutputFile::Open(a.output);
+    absl::StatusOr<io::OutputFile> o = io::OutputFile::Open(a.output, a.tallies);
     if (!o.ok()) return Fail(o.status(), a, nullptr);
     out.emplace(std::move(*o));
   }
@@ -834,7 +846,7 @@ int RunDiffCommand(const CommonArgs& a) {
   if (a.tallies.size() != 2) return UsageError("diff compares two tallies: OLD NEW", "diff");
   std::vector<std::unique_ptr<engine::TallyFile>> tallies;
   if (int rc = OpenTallies(a.tallies, "diff", tallies); rc != kExitOk) return rc;
-  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output);
+  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output, a.tallies);
   if (!out.ok()) return Fail(out.status(), a, nullptr);
   engine::WriteOptions wopt;
   wopt.format = *format;
@@ -866,7 +878,7 @@ int RunDiffCommand(const CommonArgs& a) {
 int RunServicesCommand(const CommonArgs& a) {
   Prepared p;
   if (int rc = Prepare(a, "services", "service", p); rc != kExitOk) return rc;
-  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output);
+  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output, p.input_paths());
   if (!out.ok()) return Fail(out.status(), a, nullptr);
   engine::ServiceBreakdown breakdown(p.query->services());
   engine::RunResult result;
@@ -917,7 +929,7 @@ int RunRulesCommand(const CommonArgs& a) {
   CommonArgs counted = a;
   counted.top = 0;  // -n applies to the folded groups
   if (int rc = Prepare(counted, "rules", key + ",TIME", p); rc != kExitOk) return rc;
-  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output);
+  absl::StatusOr<io::OutputFile> out = io::OutputFile::Open(a.output, p.input_paths());
   if (!out.ok()) return Fail(out.status(), a, nullptr);
   engine::RuleGroupSink groups(columns->size(), p.run.year);
   engine::RunResult result;
@@ -931,7 +943,7 @@ int RunRulesCommand(const CommonArgs& a) {
   }
   absl::Status ws = out->Write(scripts->apply);
   if (ws.ok() && !a.output.empty() && a.output != "-") {
-    absl::StatusOr<io::OutputFile> rev = io::OutputFile::Open(a.output + ".revert");
+    absl::StatusOr<io::OutputFile> rev = io::OutputFile::Open(a.output + ".revert", p.input_paths());
     ws = rev.ok() ? rev->Write(scripts->revert) : rev.status();
     if (ws.ok()) ws = rev->Commit();
   }
@@ -951,6 +963,13 @@ int Main(int argc, char** argv) {
   // 2 MiB and more bypass malloc (BigAlloc) and use huge pages.
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  // Counting beyond --memory keeps temporary files open; the usual soft
+  // limit of 1024 descriptors is a convention, the hard limit is the rule.
+  struct rlimit files {};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   CLI::App app{"logtally: exact, fast frequency tables from firewall (netfilter) and other line logs.",
                "logtally"};
   app.set_version_flag("-V,--version", VersionText());

@@ -3,6 +3,7 @@
 // with '\n', and stream reads of any size (down to one byte) agree with the
 // mapped path.
 #include "io/chunker.h"
+#include "io/input.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -241,12 +242,12 @@ TEST(ChunkerTest, OpenInputReadsOrMapsPlainFilesAndReadsPipes) {
   std::string text = "a\nb\nc";
   ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
   close(fd);
-  absl::StatusOr<OpenedInput> in = OpenInput({path, path}, 2);
+  absl::StatusOr<OpenedInput> in = OpenInput({path, path}, {.chunk_size = 2});
   ASSERT_TRUE(in.ok()) << in.status();
   EXPECT_FALSE(in->mapped);
   EXPECT_EQ(in->raw_size, text.size());
   CheckInvariant(text, Drain(*in->chunker));
-  absl::StatusOr<OpenedInput> mapped = OpenInput({path, path}, 2, /*map_plain=*/true);
+  absl::StatusOr<OpenedInput> mapped = OpenInput({path, path}, {.chunk_size = 2, .map_plain = true});
   ASSERT_TRUE(mapped.ok()) << mapped.status();
   EXPECT_TRUE(mapped->mapped);
   CheckInvariant(text, Drain(*mapped->chunker));
@@ -258,7 +259,7 @@ TEST(ChunkerTest, OpenInputReadsOrMapsPlainFilesAndReadsPipes) {
   int saved = dup(0);
   dup2(pipefd[0], 0);
   close(pipefd[0]);
-  absl::StatusOr<OpenedInput> sin = OpenInput({"-", "stdin"}, 2);
+  absl::StatusOr<OpenedInput> sin = OpenInput({"-", "stdin"}, {.chunk_size = 2});
   ASSERT_TRUE(sin.ok()) << sin.status();
   EXPECT_FALSE(sin->mapped);
   CheckInvariant(text, Drain(*sin->chunker));
@@ -266,7 +267,7 @@ TEST(ChunkerTest, OpenInputReadsOrMapsPlainFilesAndReadsPipes) {
   close(saved);
   unlink(path);
 
-  absl::StatusOr<OpenedInput> missing = OpenInput({"/nonexistent/x", "/nonexistent/x"}, 2);
+  absl::StatusOr<OpenedInput> missing = OpenInput({"/nonexistent/x", "/nonexistent/x"}, {.chunk_size = 2});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(std::string(missing.status().message()).find("/nonexistent/x"), std::string::npos);
 }
@@ -279,12 +280,12 @@ TEST(ChunkerTest, ReadFileIsASnapshotOfItsSizeAtOpen) {
   ASSERT_GE(fd, 0);
   std::string text = "one\ntwo\n";
   ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  absl::StatusOr<OpenedInput> in = OpenInput({path, "grow.log"}, 4);
+  absl::StatusOr<OpenedInput> in = OpenInput({path, "grow.log"}, {.chunk_size = 4});
   ASSERT_TRUE(in.ok()) << in.status();
   ASSERT_EQ(write(fd, "three\n", 6), 6);  // appended after open
   CheckInvariant(text, Drain(*in->chunker));
 
-  absl::StatusOr<OpenedInput> shrink = OpenInput({path, "shrink.log"}, 4);
+  absl::StatusOr<OpenedInput> shrink = OpenInput({path, "shrink.log"}, {.chunk_size = 4});
   ASSERT_TRUE(shrink.ok()) << shrink.status();
   ASSERT_EQ(ftruncate(fd, 6), 0);  // "one\ntw" is left
   close(fd);

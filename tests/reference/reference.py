@@ -554,8 +554,17 @@ def _percent(count: int, counted: int) -> float:
     return 100.0 * count / counted  # "percent = 100 * count / counted lines"
 
 
+_PLAIN_NUMBER = re.compile(rb"-[0-9]*\.?[0-9]*")
+
+
 def _csv_field(f: bytes) -> bytes:
-    """RFC 4180: a field containing `,` or `"` is quoted, `"` doubled."""
+    """RFC 4180: a field containing `,` or `"` is quoted, `"` doubled. A field a spreadsheet
+    would run as a formula (first byte `=`, `+`, `@`, or `-` unless the field is `-` or a
+    plain number such as `-5` or `-0.25`) is quoted with an apostrophe before it."""
+    formula = f[:1] in (b"=", b"+", b"@") or (
+        f[:1] == b"-" and f != b"-" and not (_PLAIN_NUMBER.fullmatch(f) and any(c in b"0123456789" for c in f)))
+    if formula:
+        return b"\"'" + f.replace(b'"', b'""') + b'"'
     if b"," in f or b'"' in f:
         return b'"' + f.replace(b'"', b'""') + b'"'
     return f
