@@ -30,23 +30,26 @@ _logtally()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W '-h --help -V --version' -- "$cur"))
         else
-            COMPREPLY=($(compgen -W 'count services rules' -- "$cur"))
+            COMPREPLY=($(compgen -W 'count services rules merge diff' -- "$cur"))
         fi
         return 0
     fi
 
-    local common='-h --help -w --where -o --output -j --threads --since --until
-        --year --utc --services --memory --temp-dir --mmap --chunk-size --input
-        -q --quiet'
+    # Every command takes `common`; the commands that read logs, `counting`.
+    local common='-h --help -o --output -j --threads --memory --temp-dir -q --quiet'
+    local counting='-w --where --since --until --year --utc --services --mmap
+        --chunk-size --input'
     local opts fields='SRC DST SPT DPT PROTO IN OUT MAC LEN TTL TIME HOST PREFIX
         line service DPT.name SPT.name day hour'
     case $cmd in
-        count) opts="$common -k --by -n --top -f --format --percent" ;;
-        services) opts="$common -f --format" ;;
+        count) opts="$common $counting -k --by -n --top -f --format --percent --save --state" ;;
+        services) opts="$common $counting -f --format" ;;
         rules)
-            opts="$common -k --by -n --top --to --chain --action"
+            opts="$common $counting -k --by -n --top --to --chain --action"
             fields='SRC DST DPT SPT PROTO'
             ;;
+        merge) opts="$common -k --by -w --where -n --top -f --format --percent --save" ;;
+        diff) opts="$common -n --top -f --format" ;;
         *) return 0 ;;
     esac
 
@@ -105,12 +108,12 @@ _logtally()
             compopt -o nospace 2>/dev/null
             return 0
             ;;
-        -o | --output | --services)
+        -o | --output | --services | --save)
             COMPREPLY=($(compgen -f -- "$cur"))
             compopt -o filenames 2>/dev/null
             return 0
             ;;
-        --temp-dir)
+        --temp-dir | --state)
             COMPREPLY=($(compgen -d -- "$cur"))
             compopt -o filenames 2>/dev/null
             return 0

@@ -68,7 +68,8 @@ def bash_complete(script, words):
 
 def zsh_blocks(text, names):
     """The option names of the zsh completion: 'common', then one for each
-    command's branch ('count)' to ';;'); and the command names it offers."""
+    command's branch ('count)' to ';;', with the lists it names, such as
+    $counting); and the command names it offers."""
     def options(block):
         block = re.sub(r"\[[^\]]*\]", "", block)  # descriptions
         block = re.sub(r"_arguments( -\w)*", "", block)  # its own flags
@@ -77,10 +78,15 @@ def zsh_blocks(text, names):
     blocks = {}
     m = re.search(r"local -a common=\((.*?)\n\s*\)\n", text, re.S)
     blocks["common"] = options(m.group(1)) if m else None
+    # Other option lists a branch names ($counting), besides common.
+    lists = {n: options(body) for n, body in re.findall(r"local -a (\w+)=\((.*?)\n\s*\)\n", text, re.S)
+             if n not in ("common", "commands")}
     for name in names:
         m = re.search(r"^\s*" + re.escape(name) + r"\)\n(.*?);;", text, re.S | re.M)
         if m:
             blocks[name] = options(m.group(1))
+            for ref in re.findall(r"\$(\w+)", m.group(1)):
+                blocks[name] |= lists.get(ref, set())
     m = re.search(r"local -a commands=\((.*?)\)\n", text, re.S)
     commands = set(re.findall(r"'([a-z]+):", m.group(1))) if m else set()
     return blocks, commands
