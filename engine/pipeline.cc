@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 
+#include "io/input.h"
 #include "absl/strings/str_cat.h"
 #include "engine/simd/kernels.h"
 #include "io/read_ahead.h"
@@ -184,27 +185,13 @@ class RangeChunker final : public io::Chunker {
   InputReport& report_;
 };
 
-// Reads up to n bytes of `fd` at `off` (fewer at the end of the file).
-std::string ReadEdge(int fd, uint64_t off, size_t n) {
-  std::string out(n, '\0');
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::pread(fd, out.data() + got, n - got, static_cast<off_t>(off + got));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    got += static_cast<size_t>(r);
-  }
-  out.resize(got);
-  return out;
-}
-
 // The end of the last complete line of the first `size` bytes of `fd` at or
 // after `from`: `from` itself when there is none.
 uint64_t LastLineEnd(int fd, uint64_t from, uint64_t size) {
   uint64_t hi = size;
   while (hi > from) {
     const uint64_t lo = hi - std::min<uint64_t>(hi - from, 64 << 10);
-    std::string b = ReadEdge(fd, lo, static_cast<size_t>(hi - lo));
+    std::string b = io::ReadUpTo(fd, lo, static_cast<size_t>(hi - lo));
     if (b.size() != hi - lo) return from;
     const size_t nl = b.rfind('\n');
     if (nl != std::string::npos) return lo + nl + 1;
@@ -338,7 +325,7 @@ void SinkRun::CountBlocks(io::OpenedInput& opened, size_t idx, const InputRange&
     opened.blocks = std::make_unique<io::PlainBlocks>(own, true, inputs_[idx].display, start, end - start,
                                                       options_.chunk_size);
   }
-  if (options_.fingerprints) report.head = ReadEdge(fd, 0, kEdgeBytes);
+  if (options_.fingerprints) report.head = io::ReadUpTo(fd, 0, kEdgeBytes);
   const io::PlainBlocks& blocks = *opened.blocks;
   const YearResolver years = YearsFor(opened);
   int json = json_mode_;
@@ -389,7 +376,7 @@ void SinkRun::CountBlocks(io::OpenedInput& opened, size_t idx, const InputRange&
   if (options_.fingerprints) {
     const uint64_t end = report.start + report.decoded;
     const uint64_t n = std::min<uint64_t>(end, kEdgeBytes);
-    report.tail = ReadEdge(fd, end - n, static_cast<size_t>(n));
+    report.tail = io::ReadUpTo(fd, end - n, static_cast<size_t>(n));
   }
   if (!read_error.ok()) {
     result_.errors[idx] = absl::Status(read_error.code(),

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "io/input.h"
 #include "absl/strings/str_cat.h"
 #include "engine/json_text.h"
 #include "io/atomic_file.h"
@@ -28,20 +29,6 @@ namespace {
 constexpr size_t kMaxEntries = 10000;
 
 std::string HashOf(std::string_view bytes) { return io::HashHex(io::Xxh64(bytes)); }
-
-// Up to n bytes of `fd` at `off`; fewer at the end of the file.
-std::string ReadAt(int fd, uint64_t off, size_t n) {
-  std::string out(n, '\0');
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::pread(fd, out.data() + got, n - got, static_cast<off_t>(off + got));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    got += static_cast<size_t>(r);
-  }
-  out.resize(got);
-  return out;
-}
 
 // What decoding an input from its start says about it: its first kEdgeBytes,
 // the kEdgeBytes before `upto`, and whether it holds bytes after `upto`.
@@ -194,9 +181,9 @@ absl::StatusOr<std::vector<InputPlan>> PlanInputs(const CountState* state, const
     struct stat st {};
     const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     const uint64_t size = regular ? static_cast<uint64_t>(st.st_size) : 0;
-    std::string raw_head = regular ? ReadAt(fd, 0, static_cast<size_t>(std::min<uint64_t>(size, kEdgeBytes))) : "";
+    std::string raw_head = regular ? io::ReadUpTo(fd, 0, static_cast<size_t>(std::min<uint64_t>(size, kEdgeBytes))) : "";
     const uint64_t tail_n = std::min<uint64_t>(size, kEdgeBytes);
-    std::string raw_tail = regular ? ReadAt(fd, size - tail_n, static_cast<size_t>(tail_n)) : "";
+    std::string raw_tail = regular ? io::ReadUpTo(fd, size - tail_n, static_cast<size_t>(tail_n)) : "";
     if (!regular) {
       ::close(fd);
       return absl::InvalidArgumentError(
@@ -247,7 +234,7 @@ absl::StatusOr<std::vector<InputPlan>> PlanInputs(const CountState* state, const
       bool ok = false, more = false;
       if (plain) {
         ok = size >= s.counted &&
-             HashOf(ReadAt(fd, s.counted - s.tail_bytes, static_cast<size_t>(s.tail_bytes))) == s.tail;
+             HashOf(io::ReadUpTo(fd, s.counted - s.tail_bytes, static_cast<size_t>(s.tail_bytes))) == s.tail;
         more = size > s.counted;
       } else {
         absl::StatusOr<Probe> p = Decode(spec, s.counted, chunk_size);

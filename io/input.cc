@@ -124,4 +124,17 @@ absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, const OpenOptions& 
   return in;
 }
 
+std::string ReadUpTo(int fd, uint64_t off, size_t n) {
+  std::string out(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, out.data() + got, n - got, static_cast<off_t>(off + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
+  }
+  out.resize(got);
+  return out;
+}
+
 }  // namespace logtally::io

@@ -49,6 +49,10 @@ struct OpenedInput {
 // Opens an input and recognises its format by content (decode.h).
 absl::StatusOr<OpenedInput> OpenInput(const InputSpec& spec, const OpenOptions& options);
 
+// Up to n bytes of `fd` at `off`: fewer at the end of the file or on a read
+// error (for fingerprints of a file's edges, where a short read is an answer).
+std::string ReadUpTo(int fd, uint64_t off, size_t n);
+
 }  // namespace logtally::io
 
 #endif  // LOGTALLY_IO_INPUT_H_
